@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.campaign.models import Campaign
+
+
+async def list_campaigns(
+    session: AsyncSession, *, status: str | None, limit: int, offset: int
+) -> list[Campaign]:
+    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    return list(await session.scalars(query))
+
+
+async def increment_codes_issued(session: AsyncSession, campaign_id: UUID) -> None:
+    await session.execute(
+        update(Campaign).where(Campaign.id == campaign_id).values(codes_issued=Campaign.codes_issued + 1)
+    )

@@ -1,0 +1,70 @@
+"""Pure campaign rules: status transitions and field validation."""
+
+from __future__ import annotations
+
+import unicodedata
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    ended = "ended"
+
+
+class CampaignKind(StrEnum):
+    referral = "referral"
+    social_share = "social_share"
+    partner = "partner"
+
+
+class AttributionModel(StrEnum):
+    last_click = "last_click"
+    first_click = "first_click"
+
+
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.draft: frozenset({CampaignStatus.active, CampaignStatus.ended}),
+    CampaignStatus.active: frozenset({CampaignStatus.paused, CampaignStatus.ended}),
+    CampaignStatus.paused: frozenset({CampaignStatus.active, CampaignStatus.ended}),
+    CampaignStatus.ended: frozenset(),
+}
+
+
+def can_move(current: CampaignStatus, target: CampaignStatus) -> bool:
+    """Whether ``current -> target`` is a legal status change (staying put is always legal)."""
+    return current == target or target in TRANSITIONS[current]
+
+
+def landing_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a landing page, or None: absolute http(s), a host, no credentials."""
+    if len(url) > 2000:
+        return "landing_url is longer than 2000 characters"
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        return "landing_url contains whitespace or control characters"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "landing_url must be an absolute http or https URL"
+    if parts.username or parts.password:
+        return "landing_url must not contain credentials"
+    return None
+
+
+def normalize_hashtag(tag: str) -> str:
+    """``美妆新品`` or ``#美妆新品`` -> ``#美妆新品`` (NFC)."""
+    tag = unicodedata.normalize("NFC", tag.strip())
+    return tag if tag.startswith("#") else f"#{tag}"
+
+
+def hashtag_problem(tag: str) -> str | None:
+    """Why ``tag`` cannot be a hashtag, or None: letters, marks, digits and ``_`` after one ``#``."""
+    body = normalize_hashtag(tag)[1:]
+    if not 1 <= len(body) <= 100:
+        return "hashtag must have 1-100 characters after '#'"
+    for ch in body:
+        category = unicodedata.category(ch)
+        if category[0] not in {"L", "M", "N"} and ch != "_":
+            return f"hashtag contains a character that cannot be in a tag: U+{ord(ch):04X}"
+    return None

@@ -1,0 +1,106 @@
+"""Campaign use cases: create, read, list, update (status moves checked), and the terms ``growth`` follows."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.campaign import repository
+from campaigns.campaign.errors import CampaignNotFound, IllegalStatusChange, InvalidCampaign
+from campaigns.campaign.models import Campaign
+from campaigns.campaign.rules import (
+    CampaignStatus,
+    can_move,
+    hashtag_problem,
+    landing_url_problem,
+    normalize_hashtag,
+)
+from growth.core.campaign_terms import CampaignTerms
+from growth.core.events.service import DomainEvent
+from growth.core.money import is_known_currency
+
+log = structlog.get_logger()
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise the fields being set; raises ``InvalidCampaign``."""
+    if (url := values.get("landing_url")) is not None and (problem := landing_url_problem(url)):
+        raise InvalidCampaign(problem)
+    if (currency := values.get("currency")) is not None and not is_known_currency(currency):
+        raise InvalidCampaign(f"unknown currency {currency!r} (ISO 4217 expected)")
+    if (tag := values.get("hashtag")) is not None:
+        if problem := hashtag_problem(tag):
+            raise InvalidCampaign(problem)
+        values["hashtag"] = normalize_hashtag(tag)
+    if (name := values.get("name")) is not None:
+        if not name.strip():
+            raise InvalidCampaign("name must not be blank")
+        values["name"] = name.strip()
+    return values
+
+
+async def create_campaign(session: AsyncSession, *, default_currency: str, **fields: Any) -> Campaign:
+    """Create a campaign in the status asked for (draft unless said otherwise)."""
+    fields["currency"] = fields.get("currency") or default_currency
+    if fields.get("status") == CampaignStatus.paused:
+        raise IllegalStatusChange("a new campaign starts as draft or active", current=None)
+    campaign = Campaign(**_validated(fields))
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
+    """One campaign, or ``CampaignNotFound``."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+async def list_campaigns(
+    session: AsyncSession, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+) -> list[Campaign]:
+    """Campaigns, newest first."""
+    return await repository.list_campaigns(session, status=status, limit=limit, offset=offset)
+
+
+async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: Any) -> Campaign:
+    """Change fields; a status change must be a legal move (409 with the current status otherwise)."""
+    campaign = await get_campaign(session, campaign_id)
+    target = changes.get("status")
+    if target is not None and not can_move(CampaignStatus(campaign.status), target):
+        raise IllegalStatusChange(
+            f"campaign is {campaign.status}; it cannot become {target}", current=campaign.status
+        )
+    for key, value in _validated(changes).items():
+        setattr(campaign, key, value)
+    await session.flush()
+    return campaign
+
+
+async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms | None:
+    """The campaign as ``growth`` needs it for links and codes (see ``growth.core.campaign_terms``)."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    status = CampaignStatus(campaign.status)
+    return CampaignTerms(
+        id=campaign.id,
+        name=campaign.name,
+        landing_url=campaign.landing_url,
+        currency=campaign.currency,
+        hashtag=campaign.hashtag,
+        attribution_window_days=campaign.attribution_window_days,
+        accepts_clicks=status is CampaignStatus.active,
+        issues_codes=status is not CampaignStatus.ended,
+    )
+
+
+async def on_referral_code_issued(session: AsyncSession, event: DomainEvent) -> None:
+    """Count the codes issued for a campaign (subscriber of ``referral_code.issued``)."""
+    await repository.increment_codes_issued(session, UUID(event.payload["campaign_id"]))
+    log.info("campaigns.campaign.code_counted", campaign_id=event.payload["campaign_id"])

@@ -1,0 +1,209 @@
+"""The app factory: the composition root, and the only module that imports every package."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from advanced_alchemy.exceptions import DuplicateKeyError
+from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFound
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, MediaType, Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from campaigns.campaign import service as campaign_service
+from campaigns.campaign.controllers import CampaignController
+from growth.click.tasks import ClickWriter
+from growth.core.auth.controllers import ApiKeyController
+from growth.core.auth.guards import DB_CONFIG_STATE_KEY
+from growth.core.db import PROJECT_ROOT, make_db_config, make_engine
+from growth.core.errors import DomainError
+from growth.core.events.service import NOTIFIER_KEY, Subscriptions
+from growth.core.events.worker import Notifier, OutboxWorker
+from growth.core.i18n import HTML_LANG, install, negotiate_locale
+from growth.core.logging import configure_logging, request_id_middleware
+from growth.customer.controllers import CustomerController
+from growth.demo import demo_shop
+from growth.health.controllers import health
+from growth.link.controllers import LinkController
+from growth.referral_code.controllers import ReferralCodeController
+from growth.settings import Settings, get_settings
+from payouts.partner.controllers import PartnerController
+
+log = structlog.get_logger()
+
+
+def build_subscriptions() -> Subscriptions:
+    """Which package reacts to which of growth's domain events."""
+    subscriptions = Subscriptions()
+    subscriptions.add(
+        "referral_code.issued", "campaigns.count_code_issued", campaign_service.on_referral_code_issued
+    )
+    return subscriptions
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in accept
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+) -> Response[Any]:
+    """Every error, one shape: ``{"error": {"code", "message"}}``; browsers get a page instead."""
+    if _wants_html(request):
+        settings: Settings = request.app.state.settings
+        locale = negotiate_locale(request.headers.get("accept-language"), default=settings.default_locale)
+        return Template(
+            template_name="errors/error.html.j2",
+            status_code=status,
+            context={"status": status, "code": code, "locale": locale, "html_lang": HTML_LANG[locale]},
+        )
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return Response({"error": body}, status_code=status, media_type=MediaType.JSON)
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return error_response(request, exc.status_code, exc.code(), exc.message, exc.details or None)
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    details = {"problems": exc.extra} if exc.extra else None
+    return error_response(request, 400, "validation_error", str(exc.detail), details)  # type: ignore[arg-type]
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = _HTTP_CODES.get(exc.status_code, "http_error" if exc.status_code < 500 else "internal_error")
+    return error_response(request, exc.status_code, code, str(exc.detail))
+
+
+def _repository_not_found(request: Request[Any, Any, Any], exc: RepositoryNotFound) -> Response[Any]:
+    return error_response(request, 404, "not_found", str(exc))
+
+
+def _duplicate_key(request: Request[Any, Any, Any], exc: DuplicateKeyError) -> Response[Any]:
+    return error_response(request, 409, "conflict", "a record with the same key already exists")
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("growth.unhandled_error", path=request.url.path, error=repr(exc))
+    return error_response(request, 500, "internal_error", "an unexpected error occurred")
+
+
+def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions | None = None) -> Litestar:
+    """Compose the service: database, workers, routes, templates, OpenAPI and error handling."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    notifier = Notifier()
+    db_config = make_db_config(make_engine(settings.database_url), info={NOTIFIER_KEY: notifier})
+    session_maker = db_config.create_session_maker()
+    clicks = ClickWriter(
+        session_maker, max_queue=settings.click_queue_size, batch_size=settings.click_batch_size
+    )
+    outbox = OutboxWorker(
+        session_maker,
+        subscriptions or build_subscriptions(),
+        notifier,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+
+    @asynccontextmanager
+    async def workers(_: Litestar) -> AsyncIterator[None]:
+        clicks.start()
+        outbox.start()
+        try:
+            yield
+        finally:
+            await clicks.stop()
+            await outbox.stop()
+
+    route_handlers: list[Any] = [
+        health,
+        ApiKeyController,
+        CustomerController,
+        CampaignController,
+        ReferralCodeController,
+        PartnerController,
+        LinkController,
+    ]
+    if settings.demo:
+        route_handlers.append(demo_shop)
+    return Litestar(
+        route_handlers=route_handlers,
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        lifespan=[workers],
+        middleware=[request_id_middleware],
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
+            "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
+        },
+        state=State(
+            {
+                "settings": settings,
+                DB_CONFIG_STATE_KEY: db_config,
+                "clicks": clicks,
+                "outbox": outbox,
+                "session_maker": session_maker,
+            }
+        ),
+        template_config=TemplateConfig(
+            directory=PROJECT_ROOT / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: install(engine.engine),
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Growth platform API",
+            version="0.1.0",
+            path="/schema",
+            description="Referral links, codes, campaigns and partners. Authenticate with an API key "
+            "(`growth keys create --role admin`) as `Authorization: Bearer <key>`.",
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key created with `growth keys create`",
+                    )
+                }
+            ),
+            render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"]), JsonRenderPlugin()],
+        ),
+        exception_handlers={
+            DomainError: _domain_error,
+            ValidationException: _validation_error,
+            HTTPException: _http_error,
+            RepositoryNotFound: _repository_not_found,
+            DuplicateKeyError: _duplicate_key,
+            Exception: _unexpected,
+        },
+        debug=settings.debug,
+    )

@@ -1,0 +1,136 @@
+"""The ``growth`` command: serve, run the demo, migrate, and manage API keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from uuid import UUID
+
+import click
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.core.auth import service as auth_service
+from growth.core.auth.rules import Role
+from growth.core.db import check_models_match, make_db_config, make_engine, upgrade_head
+from growth.core.time import utc_now
+from growth.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction, committed when it returns."""
+
+    async def run() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_db_config(engine).create_session_maker()() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from growth.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_level="warning")
+
+
+@click.group()
+def main() -> None:
+    """Referral and partner-commission growth platform."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Migrate the database to the newest schema and serve the app."""
+    settings = get_settings()
+    upgrade_head(settings.database_url)
+    _serve(settings, host, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, help="Serve the app after loading the demo.")
+def demo(host: str, port: int, serve: bool) -> None:
+    """Migrate, load the demo data, print where to look, and serve."""
+    from growth.demo import load_demo
+
+    settings = get_settings().with_overrides(demo=True, base_url=f"http://{host}:{port}")
+    upgrade_head(settings.database_url)
+    loaded = _in_transaction(settings, lambda session: load_demo(session, settings))
+    base = settings.base_url
+    click.echo(f"\nDemo loaded: campaign {loaded.campaign_name!r} on {settings.database_url}\n")
+    for name, links in loaded.codes:
+        click.echo(f"  {name}")
+        click.echo(f"    share page : {links.share_url}")
+        click.echo(f"    link       : {links.link}")
+        click.echo(f"    QR code    : {links.qr_png_url}  {links.qr_svg_url}")
+    click.echo(f"  Partner {loaded.partner_code[0]}: {base}/r/{loaded.partner_code[1]}")
+    click.echo(f"\n  API docs   : {base}/schema")
+    click.echo(f"  Health     : {base}/health")
+    click.echo(f"  Admin key  : {loaded.admin_key}   (shown once; send as 'Authorization: Bearer <key>')\n")
+    if serve:
+        click.echo(f"Serving on {base} (Ctrl+C to stop)")
+        _serve(settings, host, port)
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    upgrade_head(get_settings().database_url)
+    click.echo("database is at the newest migration")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    check_models_match(get_settings().database_url)
+    click.echo("models and migrations agree")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="cli", show_default=True, help="What the key is for.")
+@click.option("--subject-id", type=click.UUID, default=None, help="Partner id, for partner keys.")
+def keys_create(role: str, name: str, subject_id: UUID | None) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    created = _in_transaction(
+        get_settings(),
+        lambda s: auth_service.create_key(s, name=name, role=Role(role), subject_id=subject_id),
+    )
+    click.echo(created.secret)
+    click.echo(f"id={created.api_key.id} role={role} name={name} (the key is not shown again)", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    for k in _in_transaction(get_settings(), auth_service.list_keys):
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        click.echo(f"{k.id}  gk_{k.prefix}_…  {k.role:<9} {state:<18} {k.name}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def keys_revoke(key_id: UUID) -> None:
+    """Revoke a key by id."""
+    _in_transaction(get_settings(), lambda s: auth_service.revoke_key(s, key_id, now=utc_now()))
+    click.echo(f"revoked {key_id}")

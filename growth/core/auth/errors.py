@@ -1,0 +1,13 @@
+from growth.core.errors import DomainError, NotFound
+
+
+class ApiKeyNotFound(NotFound):
+    pass
+
+
+class InvalidApiKey(DomainError):
+    status_code = 401
+
+
+class RoleNotAllowed(DomainError):
+    status_code = 403

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from growth.core.auth.rules import Role
+
+
+class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    role: Role
+    subject_id: UUID | None = None
+
+
+class ApiKeyRead(msgspec.Struct):
+    id: UUID
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    subject_id: UUID | None = None
+
+
+class ApiKeyCreated(ApiKeyRead, kw_only=True):
+    key: str
+    """The secret key. Shown once; only its hash is kept."""

@@ -1,0 +1,68 @@
+"""API key use cases: create (shown once), authenticate, list, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.core.auth.errors import ApiKeyNotFound, InvalidApiKey
+from growth.core.auth.models import ApiKey
+from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name, role and (for partners) subject."""
+
+    key_id: UUID
+    name: str
+    role: Role
+    subject_id: UUID | None
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    api_key: ApiKey
+    secret: str
+
+
+async def create_key(
+    session: AsyncSession, *, name: str, role: Role, subject_id: UUID | None = None
+) -> CreatedKey:
+    """Create a key; the returned secret is the only copy that will ever exist."""
+    secret, prefix = generate_key()
+    api_key = ApiKey(
+        name=name, role=role.value, prefix=prefix, key_hash=hash_key(secret), subject_id=subject_id
+    )
+    session.add(api_key)
+    await session.flush()
+    return CreatedKey(api_key, secret)
+
+
+async def authenticate(session: AsyncSession, secret: str, *, now: datetime) -> Principal:
+    """The principal of a valid, unrevoked key, or ``InvalidApiKey``."""
+    if key_prefix(secret) is None:
+        raise InvalidApiKey("malformed API key")
+    api_key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
+    if api_key is None or api_key.revoked_at is not None:
+        raise InvalidApiKey("unknown or revoked API key")
+    api_key.last_used_at = now
+    return Principal(api_key.id, api_key.name, Role(api_key.role), api_key.subject_id)
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    """Every key, newest first (hashes are never returned to clients)."""
+    return list(await session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
+
+
+async def revoke_key(session: AsyncSession, key_id: UUID, *, now: datetime) -> ApiKey:
+    """Revoke a key; revoking twice keeps the first time."""
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None:
+        raise ApiKeyNotFound(f"API key {key_id} not found")
+    api_key.revoked_at = api_key.revoked_at or now
+    return api_key

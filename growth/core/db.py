@@ -1,0 +1,95 @@
+"""Database kernel: the declarative base, engines, session makers and the Alembic entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase, orm_registry
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+Base = UUIDv7AuditBase
+"""Base of every model: UUIDv7 primary key, ``created_at``/``updated_at`` in UTC."""
+metadata = orm_registry.metadata
+"""One metadata with advanced-alchemy's constraint naming convention."""
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite ignores foreign keys unless told; WAL lets the click writer and readers overlap.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+    # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    # writes can fail at once with SQLITE_BUSY when another writer got in between.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Options for ``create_async_engine`` suited to the database behind ``url``."""
+    if url.startswith("sqlite"):
+        return {"poolclass": NullPool} if ":memory:" not in url else {}
+    return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+
+
+def make_engine(url: str, **overrides: Any) -> AsyncEngine:
+    """An async engine; SQLite connections get foreign keys, WAL and a busy timeout."""
+    engine = create_async_engine(url, **{**engine_options(url), **overrides})
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def make_db_config(engine: AsyncEngine, info: dict[str, Any] | None = None) -> SQLAlchemyAsyncConfig:
+    """The advanced-alchemy config shared by requests, workers and the CLI.
+
+    Requests commit on 2xx and roll back otherwise (``autocommit``); services never commit.
+    Sessions keep loaded attributes after commit because responses are built after it.
+    """
+    return SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False, info=info or {}),
+    )
+
+
+SessionMaker = Callable[[], AsyncSession]
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """Alembic configuration of this project, pointed at ``url``."""
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logging"] = False
+    return cfg
+
+
+def upgrade_head(url: str) -> None:
+    """Create or upgrade the schema to the newest migration (the only way the schema changes)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), "head")
+
+
+def check_models_match(url: str) -> None:
+    """Raise if the models and the migrations disagree (``alembic check``)."""
+    command.check(alembic_config(url))

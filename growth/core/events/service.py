@@ -1,0 +1,171 @@
+"""Publishing domain events to the outbox and handling them exactly once per subscriber.
+
+A subscriber's writes and the row that marks the event handled by it commit in one
+transaction, guarded by ``UNIQUE(event_id, handler)``: a handler that fails is rolled back and
+retried later, and two workers racing on one event cannot both commit its effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from growth.core.db import SessionMaker
+from growth.core.events.models import OutboxDelivery, OutboxEvent
+from growth.core.time import utc_now
+
+log = structlog.get_logger()
+
+NOTIFIER_KEY = "outbox_notifier"
+_DIRTY_KEY = "outbox_dirty"
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """What a subscriber receives: the event's id, name, payload and time."""
+
+    id: UUID
+    name: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+Handler = Callable[[AsyncSession, DomainEvent], Awaitable[None]]
+
+
+@dataclass
+class Subscriptions:
+    """Which handlers react to which event names; composed once by the app factory."""
+
+    _by_event: dict[str, dict[str, Handler]] = field(default_factory=dict)
+
+    def add(self, event_name: str, handler_name: str, handler: Handler) -> None:
+        """Subscribe ``handler`` (a stable, unique ``handler_name``) to ``event_name``."""
+        handlers = self._by_event.setdefault(event_name, {})
+        if handler_name in handlers:
+            raise ValueError(f"handler {handler_name!r} already subscribed to {event_name!r}")
+        handlers[handler_name] = handler
+
+    def handlers_for(self, event_name: str) -> dict[str, Handler]:
+        return self._by_event.get(event_name, {})
+
+
+async def publish(
+    session: AsyncSession, name: str, payload: dict[str, Any], *, now: datetime | None = None
+) -> None:
+    """Record ``name`` in the outbox inside the caller's transaction."""
+    session.add(OutboxEvent(name=name, payload=payload, occurred_at=now or utc_now()))
+    session.info[_DIRTY_KEY] = True
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _kick_after_commit(session: Session) -> None:
+    # Wake the in-process worker only after the events are visible to other connections.
+    if session.info.pop(_DIRTY_KEY, False):
+        notifier = session.info.get(NOTIFIER_KEY)
+        if notifier is not None:
+            notifier()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_DIRTY_KEY, None)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off after the ``attempts``-th failure, capped."""
+    return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+
+
+async def _pending_events(session_maker: SessionMaker, now: datetime, limit: int) -> list[DomainEvent]:
+    async with session_maker() as session:
+        rows = await session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.processed_at.is_(None))
+            .where((OutboxEvent.next_attempt_at.is_(None)) | (OutboxEvent.next_attempt_at <= now))
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        )
+        return [DomainEvent(e.id, e.name, dict(e.payload), e.occurred_at) for e in rows]
+
+
+async def _handled_by(session_maker: SessionMaker, event_id: UUID) -> set[str]:
+    async with session_maker() as session:
+        rows = await session.scalars(
+            select(OutboxDelivery.handler).where(OutboxDelivery.event_id == event_id)
+        )
+        return set(rows)
+
+
+async def _run_handler(session_maker: SessionMaker, event: DomainEvent, name: str, handler: Handler) -> None:
+    try:
+        async with session_maker() as session, session.begin():
+            await handler(session, event)
+            session.add(OutboxDelivery(event_id=event.id, handler=name, handled_at=utc_now()))
+    except IntegrityError:
+        # Another worker committed this delivery first; our copy of the effects was rolled back.
+        if name not in await _handled_by(session_maker, event.id):
+            raise
+
+
+async def _mark(session_maker: SessionMaker, event_id: UUID, **values: Any) -> None:
+    async with session_maker() as session, session.begin():
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(**values))
+
+
+async def handle_event(session_maker: SessionMaker, subscriptions: Subscriptions, event: DomainEvent) -> bool:
+    """Run every subscriber that has not yet handled ``event``; True when all have."""
+    done = await _handled_by(session_maker, event.id)
+    for name, handler in subscriptions.handlers_for(event.name).items():
+        if name in done:
+            continue
+        try:
+            await _run_handler(session_maker, event, name, handler)
+        except Exception as exc:
+            async with session_maker() as session:
+                attempts = (
+                    await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id)) or 0
+                )
+            log.warning(
+                "outbox.handler_failed",
+                event_id=str(event.id),
+                event=event.name,
+                handler=name,
+                attempts=attempts + 1,
+                error=repr(exc),
+            )
+            await _mark(
+                session_maker,
+                event.id,
+                attempts=attempts + 1,
+                last_error=f"{name}: {exc!r}"[:2000],
+                next_attempt_at=utc_now() + retry_delay(attempts + 1),
+            )
+            return False
+    await _mark(session_maker, event.id, processed_at=utc_now(), next_attempt_at=None)
+    return True
+
+
+async def dispatch_pending(
+    session_maker: SessionMaker,
+    subscriptions: Subscriptions,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> int:
+    """Handle the events that are due; returns how many were fully handled."""
+    handled = 0
+    for event in await _pending_events(session_maker, now or utc_now(), limit):
+        handled += await handle_event(session_maker, subscriptions, event)
+    return handled

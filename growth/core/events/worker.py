@@ -1,0 +1,75 @@
+"""The embedded outbox worker: drains the outbox in-process, right after each commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from growth.core.db import SessionMaker
+from growth.core.events.service import Subscriptions, dispatch_pending
+
+log = structlog.get_logger()
+
+
+class Notifier:
+    """A wake-up call from a committed session to the worker; safe to call with no worker running."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def __call__(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def bind(self) -> asyncio.Event:
+        self._event = asyncio.Event()
+        return self._event
+
+
+class OutboxWorker:
+    """Runs subscribers after commit, and polls for events left by a process that died."""
+
+    def __init__(
+        self,
+        session_maker: SessionMaker,
+        subscriptions: Subscriptions,
+        notifier: Notifier,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._session_maker = session_maker
+        self._subscriptions = subscriptions
+        self._notifier = notifier
+        self._poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def drain(self) -> None:
+        """Handle everything that is due now."""
+        while await dispatch_pending(self._session_maker, self._subscriptions):
+            pass
+
+    async def _loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("outbox.drain_failed")
+
+    def start(self) -> None:
+        self._wake = self._notifier.bind()
+        self._task = asyncio.create_task(self._loop(), name="outbox-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.drain()

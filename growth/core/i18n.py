@@ -1,0 +1,107 @@
+"""Locales: choosing one from Accept-Language, and Babel catalogs for the templates.
+
+Catalogs are the ``.po`` files under ``growth/locale``; they are compiled in memory when first
+needed, so no generated ``.mo`` file is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from growth.core.money import Money
+from growth.core.time import to_local
+
+SUPPORTED = ("en", "zh_Hans")
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+HTML_LANG = {"en": "en", "zh_Hans": "zh-Hans"}
+
+
+def _match(tag: str) -> str | None:
+    tag = tag.strip().lower().replace("_", "-")
+    if tag.startswith("zh"):
+        return "zh_Hans"
+    if tag == "en" or tag.startswith("en-"):
+        return "en"
+    return None
+
+
+def negotiate_locale(accept_language: str | None, *, override: str | None = None, default: str = "en") -> str:
+    """The supported locale a visitor prefers: ``?lang=`` first, then Accept-Language by weight."""
+    if override and (chosen := _match(override)):
+        return chosen
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")[:20]):
+        tag, _, params = part.partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        weighted.append((-weight, position, tag))
+    for negative_weight, _, tag in sorted(weighted):
+        if negative_weight < 0 and (chosen := _match(tag)):
+            return chosen
+    return default if default in SUPPORTED else "en"
+
+
+@lru_cache(maxsize=len(SUPPORTED))
+def translations(locale: str) -> NullTranslations:
+    """Gettext translations of ``locale``, compiled from its ``.po`` catalog."""
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def _locale_of(context: Context) -> str:
+    return context.get("locale") or "en"
+
+
+# Jinja's new-style gettext wraps these: it escapes and interpolates the variables itself.
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(_locale_of(context)).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return translations(_locale_of(context)).ngettext(singular, plural, n)
+
+
+@pass_context
+def money_filter(context: Context, value: Money) -> str:
+    """``Money`` for people: ``¥20.00``, ``$1,250.00``, in the page's locale."""
+    return format_currency(value.to_decimal(), value.currency, locale=Locale.parse(_locale_of(context)))
+
+
+@pass_context
+def local_dt_filter(context: Context, value: datetime, fmt: str = "medium") -> str:
+    """An instant shown in the program's time zone and the page's locale."""
+    tz = context.get("timezone") or "UTC"
+    return format_datetime(to_local(value, tz), format=fmt, locale=Locale.parse(_locale_of(context)))
+
+
+def install(env: Environment) -> None:
+    """Give a Jinja environment ``_``/``gettext``/``ngettext`` and the ``money``/``local_dt`` filters."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = money_filter
+    env.filters["local_dt"] = local_dt_filter

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.customer.models import Customer
+
+
+async def get_by_external_id(
+    session: AsyncSession, external_id: str, *, for_update: bool = False
+) -> Customer | None:
+    query = select(Customer).where(Customer.external_id == external_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)

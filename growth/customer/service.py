@@ -1,0 +1,76 @@
+"""Customer use cases: upsert by the shop's id, read, delete (erasing personal data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.customer import repository
+from growth.customer.errors import CustomerDeleted, CustomerNotFound, InvalidCustomer
+from growth.customer.models import Customer
+from growth.customer.rules import is_valid_email, is_valid_external_id, normalize_email
+
+
+@dataclass(frozen=True)
+class Upserted:
+    customer: Customer
+    created: bool
+
+
+def _check(external_id: str, email: str | None) -> None:
+    if not is_valid_external_id(external_id):
+        raise InvalidCustomer("external_id must be 1-100 letters, digits or . _ : @ + -")
+    if email is not None and not is_valid_email(email):
+        raise InvalidCustomer(f"not an e-mail address: {email[:80]!r}")
+
+
+async def upsert_customer(
+    session: AsyncSession,
+    *,
+    external_id: str,
+    email: str | None = None,
+    name: str | None = None,
+    locale: str | None = None,
+) -> Upserted:
+    """Create the customer, or update the fields given; retried calls converge on one row."""
+    _check(external_id, email)
+    customer = await repository.get_by_external_id(session, external_id, for_update=True)
+    created = customer is None
+    if customer is None:
+        customer = Customer(external_id=external_id)
+        try:
+            async with session.begin_nested():
+                session.add(customer)
+        except IntegrityError:
+            # A concurrent upsert created it first: update that row instead.
+            customer = await repository.get_by_external_id(session, external_id, for_update=True)
+            created = False
+            assert customer is not None
+    if customer.is_deleted:
+        raise CustomerDeleted(f"customer {external_id!r} was deleted and cannot be reused")
+    if email is not None:
+        customer.email, customer.email_key = email.strip(), normalize_email(email)
+    if name is not None:
+        customer.name = name.strip()
+    if locale is not None:
+        customer.locale = locale
+    await session.flush()
+    return Upserted(customer, created)
+
+
+async def get_customer(session: AsyncSession, external_id: str) -> Customer:
+    """An active customer by the shop's id."""
+    customer = await repository.get_by_external_id(session, external_id)
+    if customer is None or customer.is_deleted:
+        raise CustomerNotFound(f"customer {external_id!r} not found")
+    return customer
+
+
+async def delete_customer(session: AsyncSession, external_id: str, *, now: datetime) -> None:
+    """Delete a customer: erase name and e-mail; their codes stop working."""
+    customer = await get_customer(session, external_id)
+    customer.deleted_at = now
+    customer.email = customer.email_key = customer.name = None

@@ -1,0 +1,95 @@
+"""The demo: one campaign, two customers with codes, one partner, and a shop page to land on.
+
+A composition root like ``growth/app.py`` (it reaches into ``campaigns`` and ``payouts`` to seed
+them). Loading twice changes nothing: everything is found by its external id or name first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request, get
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.campaign import service as campaign_service
+from campaigns.campaign.models import Campaign
+from campaigns.campaign.rules import CampaignStatus
+from growth.core.auth import service as auth_service
+from growth.core.auth.rules import Role
+from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.customer import service as customer_service
+from growth.referral_code import service as referral_code_service
+from growth.settings import Settings
+from payouts.partner import service as partner_service
+from payouts.partner.models import Partner
+
+DEMO_CAMPAIGN = "Spring referral: give ¥20, get ¥20"
+DEMO_CUSTOMERS = (
+    ("demo-alice", "alice@example.com", "Alice Chen", "zh_Hans", "ALICE-SPRING"),
+    ("demo-bob", "bob@example.com", "Bob Li", "en", None),
+)
+DEMO_PARTNER = ("Northwind Consulting", "partners@northwind.example")
+
+
+@dataclass(frozen=True)
+class DemoLoaded:
+    campaign_name: str
+    codes: list[tuple[str, referral_code_service.CodeLinks]]
+    partner_code: tuple[str, str]
+    admin_key: str
+
+
+async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
+    """Seed the demo (idempotently) and create a fresh admin key for it."""
+    campaign = await session.scalar(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN))
+    if campaign is None:
+        campaign = await campaign_service.create_campaign(
+            session,
+            default_currency="CNY",
+            name=DEMO_CAMPAIGN,
+            currency="CNY",
+            status=CampaignStatus.active,
+            landing_url=f"{settings.base_url.rstrip('/')}/demo/shop?utm_source=referral",
+            hashtag="#春日好物",
+        )
+    codes = []
+    for external_id, email, name, locale, vanity in DEMO_CUSTOMERS:
+        await customer_service.upsert_customer(
+            session, external_id=external_id, email=email, name=name, locale=locale
+        )
+        issued = await referral_code_service.issue_customer_code(
+            session,
+            customer_external_id=external_id,
+            campaign_id=campaign.id,
+            terms_lookup=campaign_service.get_terms,
+            vanity_code=vanity,
+        )
+        code = issued.referral_code.code
+        codes.append(
+            (
+                name,
+                referral_code_service.links_for(
+                    code, base_url=settings.base_url, secret=settings.resolved_secret()
+                ),
+            )
+        )
+    partner = await session.scalar(select(Partner).where(Partner.email == DEMO_PARTNER[1]))
+    if partner is None:
+        partner = await partner_service.create_partner(session, name=DEMO_PARTNER[0], email=DEMO_PARTNER[1])
+    partner_code = await partner_service.issue_partner_code(
+        session, partner_id=partner.id, campaign_id=campaign.id, terms_lookup=campaign_service.get_terms
+    )
+    key = await auth_service.create_key(session, name="demo admin", role=Role.admin)
+    return DemoLoaded(campaign.name, codes, (partner.name, partner_code.referral_code.code), key.secret)
+
+
+@get("/demo/shop", include_in_schema=False)
+async def demo_shop(request: Request, ref: str | None = None) -> Template:
+    """Stands in for the merchant's landing page: shows what arrived with the visitor."""
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    return Template(
+        template_name="growth/demo/shop.html.j2",
+        context={"ref": ref, "locale": locale, "html_lang": HTML_LANG[locale]},
+    )

@@ -1,0 +1,94 @@
+"""Pure rules of referral links: landing URLs, QR codes and share buttons."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import qrcode
+import qrcode.image.svg
+from qrcode.constants import ERROR_CORRECT_M
+
+QR_MIN_SIZE = 64
+QR_MAX_SIZE = 1024
+QR_DEFAULT_SIZE = 256
+QR_BORDER = 4
+
+
+def referral_link(base_url: str, code: str) -> str:
+    """The public link of a code: ``{base_url}/r/{code}``."""
+    return f"{base_url.rstrip('/')}/r/{quote(code, safe='')}"
+
+
+def landing_url_with_code(landing_url: str, params: dict[str, str]) -> str:
+    """``landing_url`` with ``params`` added to (or replacing the same names in) its own query."""
+    parts = urlsplit(landing_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _qr(url: str) -> qrcode.QRCode:
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QR_BORDER, box_size=1)
+    qr.add_data(url)
+    qr.make(fit=True)
+    return qr
+
+
+def qr_svg(url: str, size: int = QR_DEFAULT_SIZE) -> bytes:
+    """An SVG QR code of ``url``, ``size`` pixels wide and high (vector, scales cleanly)."""
+    qr = _qr(url)
+    image = qr.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
+    svg = image.to_string(encoding="unicode")
+    # The factory sizes the drawing in millimetres (its viewBox keeps the geometry); state the
+    # size asked for in pixels instead.
+    head, _, tail = svg.partition(">")
+    head = _set_attr(_set_attr(head, "width", str(size)), "height", str(size))
+    return (head + ">" + tail).encode()
+
+
+def _set_attr(tag: str, name: str, value: str) -> str:
+    marker = f' {name}="'
+    start = tag.find(marker)
+    if start < 0:
+        return f'{tag} {name}="{value}"'
+    end = tag.index('"', start + len(marker))
+    return f"{tag[:start]}{marker}{value}{tag[end:]}"
+
+
+def qr_png(url: str, size: int = QR_DEFAULT_SIZE) -> bytes:
+    """A PNG QR code of ``url``, at most ``size`` pixels wide: whole pixels per module keep it sharp."""
+    qr = _qr(url)
+    modules = qr.modules_count + 2 * QR_BORDER
+    qr.box_size = max(1, size // modules)
+    buffer = io.BytesIO()
+    qr.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def qr_etag(url: str, size: int, fmt: str) -> str:
+    """A strong validator for a QR image: the same URL, size and format give the same bytes."""
+    return hashlib.sha256(f"{fmt}:{size}:{url}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ShareTarget:
+    """A share button: its network, and where clicking it goes (None: show the QR code instead)."""
+
+    network: str
+    url: str | None
+
+
+def share_targets(link: str, text: str, subject: str) -> list[ShareTarget]:
+    """Share buttons for a referral link; WeChat shares by scanning the QR code."""
+    q = lambda value: quote(value, safe="")  # noqa: E731
+    return [
+        ShareTarget("wechat", None),
+        ShareTarget("weibo", f"https://service.weibo.com/share/share.php?url={q(link)}&title={q(text)}"),
+        ShareTarget("x", f"https://twitter.com/intent/tweet?text={q(text)}&url={q(link)}"),
+        ShareTarget("facebook", f"https://www.facebook.com/sharer/sharer.php?u={q(link)}"),
+        ShareTarget("whatsapp", f"https://wa.me/?text={q(text + ' ' + link)}"),
+        ShareTarget("email", f"mailto:?subject={q(subject)}&body={q(text + chr(10) + link)}"),
+    ]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.customer.models import Customer
+from growth.referral_code.models import ReferralCode
+
+
+async def get_for_referrer(
+    session: AsyncSession, campaign_id: UUID, *, customer_id: UUID | None, partner_id: UUID | None
+) -> ReferralCode | None:
+    query = select(ReferralCode).where(ReferralCode.campaign_id == campaign_id)
+    if customer_id is not None:
+        query = query.where(ReferralCode.customer_id == customer_id)
+    else:
+        query = query.where(ReferralCode.partner_id == partner_id)
+    return await session.scalar(query)
+
+
+async def get_with_customer(
+    session: AsyncSession, keys: list[str]
+) -> tuple[ReferralCode, Customer | None] | None:
+    row = (
+        await session.execute(
+            select(ReferralCode, Customer)
+            .outerjoin(Customer, Customer.id == ReferralCode.customer_id)
+            .where(ReferralCode.code_key.in_(keys))
+            .order_by(case((ReferralCode.code_key == keys[0], 0), else_=1))  # the exact key wins
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

@@ -1,0 +1,118 @@
+"""Settings, read once from environment variables prefixed with ``GROWTH_``.
+
+This is the only module that reads ``os.environ``. Every setting has a documented default that
+runs the embedded profile (SQLite, in-process jobs) on a developer machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PREFIX = "GROWTH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; each field maps to ``GROWTH_<FIELD NAME IN UPPER CASE>``."""
+
+    database_url: str = "sqlite+aiosqlite:///./growth.db"
+    """SQLAlchemy async URL. PostgreSQL in production: ``postgresql+asyncpg://user@host/db``."""
+    secret_key: str = ""
+    """Signs share links and keys the click IP hash. Empty: read or create ``secret_file``."""
+    secret_file: str = ".growth-secret"
+    """Where a generated secret is kept when ``secret_key`` is not set (embedded profile)."""
+    base_url: str = "http://127.0.0.1:8000"
+    """Public origin of this service; referral links and QR codes point here."""
+    default_currency: str = "USD"
+    """ISO 4217 currency for campaigns created without one."""
+    timezone: str = "UTC"
+    """IANA zone in which periods (statement months, chart days) are cut and times are shown."""
+    default_locale: str = "en"
+    """Locale of pages when the browser asks for none we have (``en`` or ``zh_Hans``)."""
+    attribution_window_days: int = 30
+    """Default lifetime of the attribution cookie and of a click's claim on an order."""
+    referral_param: str = "ref"
+    """Query parameter that carries the referral code to the landing page."""
+    click_param: str = "ref_click"
+    """Query parameter that carries the click id to the landing page."""
+    cookie_name: str = "growth_ref"
+    """Name of the first-party attribution cookie."""
+    click_queue_size: int = 10_000
+    """Clicks buffered in memory before redirects wait for the writer (back-pressure, never loss)."""
+    click_batch_size: int = 500
+    """Clicks written per transaction by the click writer."""
+    outbox_poll_seconds: float = 1.0
+    """How often the embedded outbox worker looks for events it was not told about."""
+    smtp_url: str = ""
+    """``smtp://host:port``; empty: e-mails are logged instead of sent."""
+    mail_from: str = "growth@localhost"
+    """Sender address of outgoing e-mail."""
+    log_level: str = "INFO"
+    log_json: bool = False
+    """Render logs as JSON lines (production) instead of console text."""
+    debug: bool = False
+    demo: bool = False
+    """Serve the demo shop page at ``/demo/shop`` (set by ``growth demo``)."""
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, CLI flags)."""
+        return replace(self, **changes)
+
+    def resolved_secret(self) -> str:
+        """The signing secret, creating and keeping one in ``secret_file`` when none is configured."""
+        if self.secret_key:
+            return self.secret_key
+        path = Path(self.secret_file)
+        if path.exists():
+            return path.read_text().strip()
+        secret = secrets.token_urlsafe(32)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default)."""
+    env = dict(os.environ) if environ is None else environ
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for f in fields(Settings):
+        raw = env.get(PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _coerce(raw, getattr(defaults, f.name))
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def test_database_url() -> str | None:
+    """``GROWTH_TEST_DATABASE_URL``: the server the test suite runs against (PostgreSQL in CI)."""
+    return os.environ.get(PREFIX + "TEST_DATABASE_URL") or None
+
+
+def env_flag(name: str) -> bool:
+    """A boolean ``GROWTH_<NAME>`` flag outside the settings (test-suite switches)."""
+    return os.environ.get(PREFIX + name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,35 @@
+"""${message}
+
+Revision ID: ${up_revision}
+Revises: ${down_revision | comma,n}
+Create Date: ${create_date}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types
+import sqlalchemy as sa
+from alembic import op
+${imports if imports else ""}
+revision: str = ${repr(up_revision)}
+down_revision: str | None = ${repr(down_revision)}
+branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
+depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+
+
+def _lock_timeout() -> None:
+    # Never queue behind a long transaction while holding locks that block the application.
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("SET LOCAL lock_timeout = '5s'")
+
+
+def upgrade() -> None:
+    _lock_timeout()
+    ${upgrades if upgrades else "pass"}
+
+
+def downgrade() -> None:
+    _lock_timeout()
+    ${downgrades if downgrades else "pass"}
