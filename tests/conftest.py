@@ -1,0 +1,134 @@
+"""Test fixtures: a real database per xdist worker, built by ``alembic upgrade head``.
+
+SQLite by default; PostgreSQL when ``GROWTH_TEST_DATABASE_URL`` points at a server (a fresh
+database is created per worker and dropped at the end). The app under test commits for real
+(its click writer and outbox worker use their own transactions), so every table is emptied
+after each test instead of rolling back an outer transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from growth.core.db import SessionMaker, make_db_config, make_engine, metadata, upgrade_head
+from growth.settings import Settings, test_database_url
+
+SECRET = "test-secret-not-for-production"
+BASE_URL = "https://growth.test"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _pg_admin(server_url: str, statement: str) -> None:
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for this worker."""
+    server = test_database_url()
+    if server is None:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / f'growth-{_worker()}.db'}"
+        upgrade_head(url)
+        yield url
+        return
+    name = f"growth_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_head(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def postgres_only(is_postgres: bool) -> None:
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (set GROWTH_TEST_DATABASE_URL): SQLite serialises writers, so no race")
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test database, emptied after the test."""
+    engine = make_engine(database_url)
+    yield engine
+    async with engine.begin() as connection:
+        tables = [t.name for t in reversed(metadata.sorted_tables)]
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(text(f"DELETE FROM {table}"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_maker(engine: AsyncEngine) -> SessionMaker:
+    return make_db_config(engine).create_session_maker()
+
+
+@pytest.fixture
+async def session(session_maker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """A session for service tests; the test commits when the code under test would be committed."""
+    async with session_maker() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str, engine: AsyncEngine) -> Settings:
+    # Depends on ``engine`` so the tables are emptied after the app has stopped.
+    return Settings(
+        database_url=database_url,
+        secret_key=SECRET,
+        base_url=BASE_URL,
+        outbox_poll_seconds=0.05,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    from growth.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url=BASE_URL) as client:
+        yield client
+
+
+async def in_app_loop(client: AsyncTestClient[Litestar], fn: Any) -> Any:
+    """Await ``fn()`` on the event loop the app runs on (the test client serves it from another thread)."""
+    return await asyncio.to_thread(client.blocking_portal.call, fn)
+
+
+async def flush_clicks(client: AsyncTestClient[Litestar]) -> None:
+    """Wait until the app's click writer has written every queued click."""
+    await in_app_loop(client, client.app.state.clicks.flush)

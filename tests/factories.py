@@ -1,0 +1,92 @@
+"""Explicit async factories with keyword defaults; each flushes, the test decides when to commit."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.campaign import service as campaign_service
+from campaigns.campaign.models import Campaign
+from campaigns.campaign.rules import CampaignStatus
+from growth.core.auth import service as auth_service
+from growth.core.auth.rules import Role
+from growth.customer import service as customer_service
+from growth.customer.models import Customer
+from growth.referral_code import service as referral_code_service
+from growth.referral_code.models import ReferralCode
+from payouts.partner import service as partner_service
+from payouts.partner.models import Partner
+from payouts.partner.rules import PartnerStatus
+
+_seq = itertools.count(1)
+
+
+async def create_campaign(
+    session: AsyncSession,
+    *,
+    name: str | None = None,
+    status: CampaignStatus = CampaignStatus.active,
+    landing_url: str = "https://shop.example/spring?utm_source=ref#top",
+    currency: str = "CNY",
+    hashtag: str | None = "#春日好物",
+    **fields: Any,
+) -> Campaign:
+    return await campaign_service.create_campaign(
+        session,
+        default_currency="USD",
+        name=name or f"Campaign {next(_seq)}",
+        status=status,
+        landing_url=landing_url,
+        currency=currency,
+        hashtag=hashtag,
+        **fields,
+    )
+
+
+async def create_customer(
+    session: AsyncSession,
+    *,
+    external_id: str | None = None,
+    email: str | None = None,
+    name: str | None = "Alice Chen",
+) -> Customer:
+    n = next(_seq)
+    result = await customer_service.upsert_customer(
+        session, external_id=external_id or f"cust-{n}", email=email or f"customer{n}@example.com", name=name
+    )
+    return result.customer
+
+
+async def issue_code(
+    session: AsyncSession, *, campaign: Campaign, customer: Customer, vanity_code: str | None = None
+) -> ReferralCode:
+    issued = await referral_code_service.issue_code(
+        session,
+        campaign_id=campaign.id,
+        referrer=referral_code_service.Referrer(customer_id=customer.id),
+        terms_lookup=campaign_service.get_terms,
+        vanity_code=vanity_code,
+    )
+    return issued.referral_code
+
+
+async def create_partner(
+    session: AsyncSession,
+    *,
+    name: str = "Northwind Consulting",
+    email: str | None = None,
+    status: PartnerStatus = PartnerStatus.approved,
+) -> Partner:
+    return await partner_service.create_partner(
+        session, name=name, email=email or f"p{next(_seq)}@example.com", status=status
+    )
+
+
+async def create_key(session: AsyncSession, *, role: Role = Role.admin, name: str = "test") -> str:
+    return (await auth_service.create_key(session, name=name, role=role)).secret
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
