@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from campaigns.campaign import service as campaign_service
 from campaigns.campaign.controllers import CampaignController
-from growth.click.tasks import ClickWriter
+from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController
 from growth.core.auth.guards import DB_CONFIG_STATE_KEY
 from growth.core.db import PROJECT_ROOT, make_db_config, make_engine

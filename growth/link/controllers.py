@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.click.tasks import ClickWriter
+from growth.click.service import ClickWriter
 from growth.core.campaign_terms import CampaignTermsLookup
 from growth.core.i18n import HTML_LANG, negotiate_locale
 from growth.core.time import utc_now

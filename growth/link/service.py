@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from growth.click.rules import clean_header, hash_ip
-from growth.click.tasks import ClickWriter
+from growth.click.service import ClickWriter
 from growth.core.campaign_terms import CampaignTermsLookup
 from growth.core.i18n import translations
 from growth.link.rules import (

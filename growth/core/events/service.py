@@ -140,7 +140,7 @@ async def handle_event(session_maker: SessionMaker, subscriptions: Subscriptions
             log.warning(
                 "outbox.handler_failed",
                 event_id=str(event.id),
-                event=event.name,
+                event_name=event.name,
                 handler=name,
                 attempts=attempts + 1,
                 error=repr(exc),

@@ -1,4 +1,4 @@
-"""The click writer: redirects hand clicks to a bounded queue; one task writes them in batches.
+"""Recording clicks: redirects hand clicks to a bounded queue; one task writes them in batches.
 
 A redirect never waits on the database unless the queue is full (back-pressure, not loss).
 A failed batch is retried, not dropped, and stopping the writer flushes what is queued.
