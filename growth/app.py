@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
+import swagger_ui
 from advanced_alchemy.exceptions import DuplicateKeyError
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFound
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -19,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from campaigns.campaign import service as campaign_service
@@ -41,6 +44,8 @@ from growth.settings import Settings, get_settings
 from payouts.partner.controllers import PartnerController
 
 log = structlog.get_logger()
+SWAGGER_ASSETS = "/static/swagger-ui"
+SWAGGER_UI_STATIC = Path(swagger_ui.__file__).parent / "static"
 
 
 def build_subscriptions() -> Subscriptions:
@@ -146,6 +151,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             await outbox.stop()
 
     route_handlers: list[Any] = [
+        create_static_files_router(
+            path=SWAGGER_ASSETS, directories=[SWAGGER_UI_STATIC], include_in_schema=False
+        ),
         health,
         ApiKeyController,
         CustomerController,
@@ -195,7 +203,15 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
                     )
                 }
             ),
-            render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"]), JsonRenderPlugin()],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path=["/", "/swagger"],
+                    js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                ),
+                JsonRenderPlugin(),
+            ],
         ),
         exception_handlers={
             DomainError: _domain_error,

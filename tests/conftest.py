@@ -77,6 +77,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """The test database, emptied after the test."""
     engine = make_engine(database_url)
     yield engine
+    await empty_all_tables(engine)
+    await engine.dispose()
+
+
+async def empty_all_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         tables = [t.name for t in reversed(metadata.sorted_tables)]
         if connection.dialect.name == "postgresql":
@@ -84,7 +89,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
-    await engine.dispose()
 
 
 @pytest.fixture
