@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -22,6 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from growth.core.auth import service as auth_service
+from growth.core.auth.rules import Role
 from growth.core.db import SessionMaker, make_db_config, make_engine, metadata, upgrade_head
 from growth.settings import Settings, test_database_url
 
@@ -136,3 +142,54 @@ async def in_app_loop(client: AsyncTestClient[Litestar], fn: Any) -> Any:
 async def flush_clicks(client: AsyncTestClient[Litestar]) -> None:
     """Wait until the app's click writer has written every queued click."""
     await in_app_loop(client, client.app.state.clicks.flush)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def create_admin_key(url: str) -> str:
+    """A committed admin key in the database at ``url`` (for tests that talk to a live server)."""
+    engine = make_engine(url)
+    try:
+        async with make_db_config(engine).create_session_maker()() as session, session.begin():
+            return (await auth_service.create_key(session, name="live", role=Role.admin)).secret
+    finally:
+        await engine.dispose()
+
+
+async def _empty(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await empty_all_tables(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, demo shop included."""
+    from growth.app import create_app
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        database_url=database_url, secret_key=SECRET, base_url=base, demo=True, log_level="WARNING"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        asyncio.run(_empty(database_url))

@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from growth.core.auth import service as auth_service
-from growth.core.auth.rules import Role
-from growth.core.db import make_db_config, make_engine
-from growth.settings import Settings, env_flag
-from tests.conftest import SECRET, empty_all_tables
+from growth.settings import env_flag
+from tests.conftest import create_admin_key
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -50,55 +42,9 @@ def _require_browser() -> None:
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin_key(url: str) -> str:
-    engine = make_engine(url)
-    try:
-        async with make_db_config(engine).create_session_maker()() as session, session.begin():
-            return (await auth_service.create_key(session, name="browser", role=Role.admin)).secret
-    finally:
-        await engine.dispose()
-
-
-async def _empty(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        await empty_all_tables(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def live_server(database_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, demo shop included."""
+@pytest.fixture(autouse=True)
+def _browser_available() -> None:
     _require_browser()
-    from growth.app import create_app
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url, secret_key=SECRET, base_url=base, demo=True, log_level="WARNING"
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        asyncio.run(_empty(database_url))
 
 
 def _seed(base: str, key: str) -> dict[str, str]:
@@ -127,7 +73,7 @@ def _seed(base: str, key: str) -> dict[str, str]:
 def test_share_page_copy_qr_and_link_in_chromium(live_server: str, database_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    code = _seed(live_server, asyncio.run(_admin_key(database_url)))
+    code = _seed(live_server, asyncio.run(create_admin_key(database_url)))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -180,7 +126,7 @@ def test_api_can_be_tried_from_the_schema_ui(live_server: str, database_url: str
     """Swagger UI at /schema loads from local assets, takes an API key and runs a request."""
     from playwright.sync_api import sync_playwright
 
-    key = asyncio.run(_admin_key(database_url))
+    key = asyncio.run(create_admin_key(database_url))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

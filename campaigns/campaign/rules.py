@@ -44,8 +44,12 @@ def landing_url_problem(url: str) -> str | None:
         return "landing_url is longer than 2000 characters"
     if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
         return "landing_url contains whitespace or control characters"
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "landing_url is not a valid URL"
+    if parts.scheme not in {"http", "https"} or not host:
         return "landing_url must be an absolute http or https URL"
     if parts.username or parts.password:
         return "landing_url must not contain credentials"

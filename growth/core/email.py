@@ -10,7 +10,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 def is_valid_email(email: str) -> bool:
     """A plausible single address: one ``@``, a dotted domain, no spaces, at most 320 characters."""
-    return len(email) <= 320 and _EMAIL.match(email) is not None
+    return len(email) <= 320 and _EMAIL.fullmatch(email) is not None
 
 
 def normalize_email(email: str) -> str:

@@ -30,7 +30,8 @@ HTML_LANG = {"en": "en", "zh_Hans": "zh-Hans"}
 
 def _match(tag: str) -> str | None:
     tag = tag.strip().lower().replace("_", "-")
-    if tag.startswith("zh"):
+    # Only Simplified Chinese is translated: closer than English for every Chinese reader.
+    if tag == "zh" or tag.startswith("zh-"):
         return "zh_Hans"
     if tag == "en" or tag.startswith("en-"):
         return "en"
@@ -45,9 +46,9 @@ def negotiate_locale(accept_language: str | None, *, override: str | None = None
     for position, part in enumerate((accept_language or "").split(",")[:20]):
         tag, _, params = part.partition(";")
         weight = 1.0
-        if params.strip().startswith("q="):
+        if params.strip().lower().startswith("q="):
             try:
-                weight = float(params.strip()[2:])
+                weight = min(float(params.strip()[2:]), 1.0)
             except ValueError:
                 continue
         weighted.append((-weight, position, tag))

@@ -7,7 +7,7 @@ per line, so a full refund reverses exactly what was accrued. No float touches a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -68,13 +68,17 @@ class Money:
     @classmethod
     def from_decimal(cls, value: str | Decimal, currency: str) -> Money:
         """Parse a major-unit string (``"12.50"``); more digits than the currency has are refused."""
+        if not isinstance(value, str | Decimal):
+            raise TypeError("amounts are parsed from strings or Decimals, never floats")
         try:
             major = Decimal(value)
         except InvalidOperation as exc:
             raise ValueError(f"not a number: {value!r}") from exc
         if not major.is_finite():
             raise ValueError(f"not a finite amount: {value!r}")
-        minor = major.scaleb(currency_exponent(currency))
+        # Exact scaling whatever the number of digits (the default context rounds at 28).
+        with localcontext(Context(prec=len(major.as_tuple().digits) + 10, traps=[Inexact])):
+            minor = major.scaleb(currency_exponent(currency))
         if minor != minor.to_integral_value():
             raise ValueError(f"{value!r} has more decimals than {currency} allows")
         return cls(int(minor), currency)

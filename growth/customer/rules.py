@@ -13,4 +13,4 @@ _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._:@+\-]{1,100}$")
 
 def is_valid_external_id(external_id: str) -> bool:
     """The shop's id: 1-100 characters of letters, digits and ``. _ : @ + -``."""
-    return _EXTERNAL_ID.match(external_id) is not None
+    return _EXTERNAL_ID.fullmatch(external_id) is not None

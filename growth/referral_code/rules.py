@@ -71,12 +71,12 @@ def typed_code_key(code: str) -> str | None:
 
 def is_well_formed(code: str) -> bool:
     """Could ``code`` be a code at all (generated or vanity)? Checked before any database look-up."""
-    return _VANITY.match(code) is not None
+    return _VANITY.fullmatch(code) is not None
 
 
 def vanity_problem(code: str) -> str | None:
     """Why ``code`` cannot be a vanity code, or None."""
-    if not _VANITY.match(code):
+    if not _VANITY.fullmatch(code):
         return "vanity code must be 3-32 characters of A-Z, a-z, 0-9, '-' or '_'"
     if code.lower() in RESERVED_WORDS:
         return f"{code!r} is a reserved word"
@@ -99,4 +99,6 @@ def verify_share_token(secret: str, token: str) -> str | None:
     code, dot, signature = token.rpartition(".")
     if not dot or not is_well_formed(code):
         return None
-    return code if hmac.compare_digest(signature, sign_share(secret, code_key(code))) else None
+    expected = sign_share(secret, code_key(code)).encode()
+    # Compare bytes: compare_digest refuses non-ASCII str, and a forged token may hold any character.
+    return code if hmac.compare_digest(signature.encode(), expected) else None
