@@ -1,0 +1,60 @@
+"""The README's curl walk-through runs, as written, against a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import create_admin_key
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _block_after(heading: str) -> str:
+    text = README.read_text()
+    section = text[text.index(heading) :]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, f"no sh block after {heading!r}"
+    return match.group(1)
+
+
+def test_quick_start_has_exactly_two_commands() -> None:
+    commands = [line for line in _block_after("## Quick start").splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert commands[0].endswith("growth demo") and "pytest" in commands[1]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) -> None:
+    script = _block_after("## The flow with curl")
+    script = script.replace("http://127.0.0.1:8000", live_server).replace(
+        "/tmp/code.json", str(tmp_path / "c.json")
+    )
+    key = asyncio.run(create_admin_key(database_url))
+
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={"KEY": key, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert '"external_id":"shop-42"' in out
+    code = re.search(r'"code":"([0-9A-Z]{8})"', out)
+    assert code, out
+    assert re.search(
+        rf"location: https://shop\.example/autumn\?utm_source=ref&ref={code.group(1)}&ref_click=", out, re.I
+    )
+    assert "set-cookie: growth_ref=" in out.lower()
+    assert (tmp_path / "qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "qr.svg").read_bytes().startswith(b"<svg")
+    assert f"{live_server}/share/{code.group(1)}." in out
