@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 KEY_PREFIX = "gk"
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class Role(StrEnum):
@@ -44,3 +46,8 @@ def hashes_match(expected: str, key: str) -> bool:
 def is_allowed(role: Role, allowed: frozenset[Role]) -> bool:
     """Admins may do everything; other roles only what the route names."""
     return role is Role.admin or role in allowed
+
+
+def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    """Record a key's use at most once a minute, so reads do not all turn into writes."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_PRECISION

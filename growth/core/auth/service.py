@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth.errors import ApiKeyNotFound, InvalidApiKey
 from growth.core.auth.models import ApiKey
-from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix
+from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix, needs_touch
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ async def authenticate(session: AsyncSession, secret: str, *, now: datetime) -> 
     api_key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
     if api_key is None or api_key.revoked_at is not None:
         raise InvalidApiKey("unknown or revoked API key")
-    api_key.last_used_at = now
+    if needs_touch(api_key.last_used_at, now):
+        api_key.last_used_at = now
     return Principal(api_key.id, api_key.name, Role(api_key.role), api_key.subject_id)
 
 
