@@ -34,7 +34,7 @@ from growth.core.errors import DomainError
 from growth.core.events.service import NOTIFIER_KEY, Subscriptions
 from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, install, negotiate_locale
-from growth.core.logging import configure_logging, request_id_middleware
+from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[workers],
         middleware=[request_id_middleware],
+        before_send=[echo_request_id],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,16 +34,21 @@ async def create_campaign(
     hashtag: str | None = "#春日好物",
     **fields: Any,
 ) -> Campaign:
-    return await campaign_service.create_campaign(
+    """A campaign in ``status``; paused and ended ones are created active, then moved there."""
+    start = status if status in (CampaignStatus.draft, CampaignStatus.active) else CampaignStatus.active
+    campaign = await campaign_service.create_campaign(
         session,
         default_currency="USD",
         name=name or f"Campaign {next(_seq)}",
-        status=status,
+        status=start,
         landing_url=landing_url,
         currency=currency,
         hashtag=hashtag,
         **fields,
     )
+    if status is not start:
+        campaign = await campaign_service.update_campaign(session, campaign.id, status=status)
+    return campaign
 
 
 async def create_customer(
@@ -84,8 +90,13 @@ async def create_partner(
     )
 
 
-async def create_key(session: AsyncSession, *, role: Role = Role.admin, name: str = "test") -> str:
-    return (await auth_service.create_key(session, name=name, role=role)).secret
+async def create_key(
+    session: AsyncSession, *, role: Role = Role.admin, name: str = "test", subject_id: UUID | None = None
+) -> str:
+    """A key's secret; a partner key acts for ``subject_id`` or for a new partner."""
+    if role is Role.partner and subject_id is None:
+        subject_id = (await create_partner(session)).id
+    return (await auth_service.create_key(session, name=name, role=role, subject_id=subject_id)).secret
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -73,5 +73,5 @@ class CampaignController(Controller):
     async def update_campaign(
         self, db_session: AsyncSession, campaign_id: UUID, data: CampaignUpdate
     ) -> CampaignRead:
-        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return to_read(await campaign_service.update_campaign(db_session, campaign_id, **changes))

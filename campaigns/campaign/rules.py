@@ -46,8 +46,8 @@ def landing_url_problem(url: str) -> str | None:
         return "landing_url contains whitespace or control characters"
     try:
         parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range
         return "landing_url is not a valid URL"
     if parts.scheme not in {"http", "https"} or not host:
         return "landing_url must be an absolute http or https URL"

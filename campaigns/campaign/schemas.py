@@ -5,10 +5,12 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from campaigns.campaign.rules import AttributionModel, CampaignKind, CampaignStatus
+from growth.core.text import text
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = text(min_length=1, max_length=200)
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
 Hashtag = Annotated[str, msgspec.Meta(min_length=1, max_length=101)]
@@ -27,12 +29,14 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    name: Name | None = None
-    landing_url: Url | None = None
-    status: CampaignStatus | None = None
-    hashtag: Hashtag | None = None
-    attribution_window_days: WindowDays | None = None
-    attribution_model: AttributionModel | None = None
+    """Fields to change; absent fields stay, ``"hashtag": null`` removes the hashtag."""
+
+    name: Name | UnsetType = UNSET
+    landing_url: Url | UnsetType = UNSET
+    status: CampaignStatus | UnsetType = UNSET
+    hashtag: Hashtag | UnsetType | None = UNSET
+    attribution_window_days: WindowDays | UnsetType = UNSET
+    attribution_model: AttributionModel | UnsetType = UNSET
 
 
 class CampaignRead(msgspec.Struct):

@@ -45,7 +45,7 @@ def _validated(values: dict[str, Any]) -> dict[str, Any]:
 async def create_campaign(session: AsyncSession, *, default_currency: str, **fields: Any) -> Campaign:
     """Create a campaign in the status asked for (draft unless said otherwise)."""
     fields["currency"] = fields.get("currency") or default_currency
-    if fields.get("status") == CampaignStatus.paused:
+    if fields.get("status", CampaignStatus.draft) not in (CampaignStatus.draft, CampaignStatus.active):
         raise IllegalStatusChange("a new campaign starts as draft or active", current=None)
     campaign = Campaign(**_validated(fields))
     session.add(campaign)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils.compat import uuid7
 
@@ -30,25 +31,29 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
+def request_id(scope: Scope) -> str:
+    """The request's id: the caller's printable ``X-Request-ID`` (64 characters at most) or a new one."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:64]
+        state["request_id"] = given if given and given.isprintable() else str(uuid7())
+    return str(state["request_id"])
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Bind ``request_id`` (the caller's ``X-Request-ID`` or a new one) to the logs and echo it back."""
+    """Bind ``request_id`` to every log line of a routed request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:64]
-        request_id = given if given.isprintable() and given else str(uuid7())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await app(scope, receive, send_with_id)
+        with structlog.contextvars.bound_contextvars(request_id=request_id(scope)):
+            await app(scope, receive, send)
 
     return middleware
+
+
+async def echo_request_id(message: Message, scope: Scope) -> None:
+    """Send the request id back on every response, unrouted 404s and 405s included."""
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id(scope)

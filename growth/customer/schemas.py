@@ -6,10 +6,12 @@ from uuid import UUID
 
 import msgspec
 
+from growth.core.text import text
+
 
 class CustomerUpsert(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
-    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    email: text(max_length=320) | None = None  # type: ignore[valid-type]
+    name: text(max_length=200) | None = None  # type: ignore[valid-type]
     locale: (
         Annotated[str, msgspec.Meta(max_length=16, pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")] | None
     ) = None

@@ -36,6 +36,7 @@ async def upsert_customer(
     locale: str | None = None,
 ) -> Upserted:
     """Create the customer, or update the fields given; retried calls converge on one row."""
+    email = email.strip() if email is not None else None
     _check(external_id, email)
     customer = await repository.get_by_external_id(session, external_id, for_update=True)
     created = customer is None
@@ -52,7 +53,7 @@ async def upsert_customer(
     if customer.is_deleted:
         raise CustomerDeleted(f"customer {external_id!r} was deleted and cannot be reused")
     if email is not None:
-        customer.email, customer.email_key = email.strip(), normalize_email(email)
+        customer.email, customer.email_key = email, normalize_email(email)
     if name is not None:
         customer.name = name.strip()
     if locale is not None:

@@ -6,12 +6,13 @@ from uuid import UUID
 
 import msgspec
 
+from growth.core.text import text
 from payouts.partner.rules import PartnerStatus
 
 
 class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    name: text(min_length=1, max_length=200)  # type: ignore[valid-type]
+    email: text(min_length=3, max_length=320)  # type: ignore[valid-type]
     status: PartnerStatus = PartnerStatus.approved
 
 

@@ -1,4 +1,4 @@
-from growth.core.errors import DomainError, NotFound
+from growth.core.errors import DomainError, Invalid, NotFound
 
 
 class ApiKeyNotFound(NotFound):
@@ -11,3 +11,7 @@ class InvalidApiKey(DomainError):
 
 class RoleNotAllowed(DomainError):
     status_code = 403
+
+
+class InvalidKeyRequest(Invalid):
+    pass

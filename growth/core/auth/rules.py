@@ -43,6 +43,15 @@ def hashes_match(expected: str, key: str) -> bool:
     return hmac.compare_digest(expected, hash_key(key))
 
 
+def subject_problem(role: Role, has_subject: bool) -> str | None:
+    """Partner keys act for one partner; no other key acts for anyone."""
+    if role is Role.partner and not has_subject:
+        return "a partner key needs the partner's id as subject_id"
+    if role is not Role.partner and has_subject:
+        return "only partner keys have a subject_id"
+    return None
+
+
 def is_allowed(role: Role, allowed: frozenset[Role]) -> bool:
     """Admins may do everything; other roles only what the route names."""
     return role is Role.admin or role in allowed

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from growth.core.auth.rules import Role
+from growth.core.text import text
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: text(min_length=1, max_length=100)  # type: ignore[valid-type]
     role: Role
     subject_id: UUID | None = None
 

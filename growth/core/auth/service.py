@@ -9,9 +9,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.core.auth.errors import ApiKeyNotFound, InvalidApiKey
+from growth.core.auth.errors import ApiKeyNotFound, InvalidApiKey, InvalidKeyRequest
 from growth.core.auth.models import ApiKey
-from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix, needs_touch
+from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix, needs_touch, subject_problem
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ async def create_key(
     session: AsyncSession, *, name: str, role: Role, subject_id: UUID | None = None
 ) -> CreatedKey:
     """Create a key; the returned secret is the only copy that will ever exist."""
+    if problem := subject_problem(role, subject_id is not None):
+        raise InvalidKeyRequest(problem)
     secret, prefix = generate_key()
     api_key = ApiKey(
         name=name, role=role.value, prefix=prefix, key_hash=hash_key(secret), subject_id=subject_id

@@ -67,6 +67,17 @@ class TestCanMove:
         assert can_move(CampaignStatus(current), CampaignStatus(target))
 
 
+class TestLandingUrlPort:
+    @pytest.mark.parametrize(
+        "url", ["http://[::1]:99999/", "https://shop.example:0x50/", "https://shop.example:-1/"]
+    )
+    def test_invalid_port_is_a_problem(self, url: str) -> None:
+        assert landing_url_problem(url) is not None
+
+    def test_valid_port(self) -> None:
+        assert landing_url_problem("https://shop.example:8443/spring") is None
+
+
 class TestLandingUrlProblem:
     @pytest.mark.parametrize(
         "url",
