@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from growth.core.db import alembic_config, check_models_match, make_engine, metadata, upgrade_head
-from growth.settings import test_database_url
+from growth.settings import test_database_url as server_url
 
 
 async def _admin(server: str, statement: str) -> None:
@@ -30,7 +30,7 @@ async def _admin(server: str, statement: str) -> None:
 @pytest.fixture
 def empty_database(tmp_path: Path) -> Iterator[str]:
     """A brand-new empty database on the server under test."""
-    server = test_database_url()
+    server = server_url()
     if server is None:
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
