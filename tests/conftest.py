@@ -39,7 +39,8 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-async def _pg_admin(server_url: str, statement: str) -> None:
+async def pg_admin(server_url: str, statement: str) -> None:
+    """Run one statement on the server outside a transaction (CREATE/DROP DATABASE)."""
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         async with engine.connect() as connection:
@@ -58,13 +59,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
     name = f"growth_test_{_worker()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(server, f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade_head(url)
         yield url
     finally:
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
