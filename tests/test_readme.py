@@ -32,9 +32,7 @@ def test_quick_start_has_exactly_two_commands() -> None:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) -> None:
     script = _block_after("## The flow with curl")
-    script = script.replace("http://127.0.0.1:8000", live_server).replace(
-        "/tmp/code.json", str(tmp_path / "c.json")
-    )
+    script = script.replace("http://127.0.0.1:8000", live_server).replace("/tmp/", f"{tmp_path}/")
     key = asyncio.run(create_admin_key(database_url))
 
     result = subprocess.run(
