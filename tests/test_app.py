@@ -8,6 +8,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from growth.settings import Settings
+
 API_PATHS = {
     "/api/keys",
     "/api/keys/{key_id}",
@@ -145,3 +147,14 @@ class TestRequestId:
         assert given.status_code in {404, 405}
         assert given.headers.get("x-request-id") == "req-routing"
         assert generated.headers.get("x-request-id")
+
+
+async def test_health_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
+    from growth.app import create_app
+
+    down = create_app(settings.with_overrides(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none"))
+    async with AsyncTestClient(down) as client:
+        response = await client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
