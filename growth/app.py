@@ -35,10 +35,12 @@ from growth.core.events.service import NOTIFIER_KEY, Subscriptions
 from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, install, negotiate_locale
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
+from growth.core.ports import no_leads
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
 from growth.link.controllers import LinkController
+from growth.order.controllers import OrderController
 from growth.referral_code.controllers import ReferralCodeController
 from growth.settings import Settings, get_settings
 from payouts.partner.controllers import PartnerController
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ReferralCodeController,
         PartnerController,
         LinkController,
+        OrderController,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)
@@ -174,6 +177,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
+            "lead_lookup": Provide(lambda: no_leads, use_cache=True, sync_to_thread=False),
         },
         state=State(
             {

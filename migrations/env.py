@@ -63,10 +63,15 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = make_engine(_url())
+    engine = make_engine(_url(), foreign_keys=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)
+            if connection.dialect.name == "sqlite":
+                # Foreign keys were off while tables were rebuilt: prove nothing was left dangling.
+                problems = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+                if problems:
+                    raise RuntimeError(f"foreign key violations after migrating: {problems[:5]}")
     finally:
         await engine.dispose()
 

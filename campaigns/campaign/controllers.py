@@ -28,6 +28,7 @@ def to_read(c: Campaign) -> CampaignRead:
         hashtag=c.hashtag,
         attribution_window_days=c.attribution_window_days,
         attribution_model=AttributionModel(c.attribution_model),
+        new_customers_only=c.new_customers_only,
         codes_issued=c.codes_issued,
         created_at=c.created_at,
         updated_at=c.updated_at,

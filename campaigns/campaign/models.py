@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -27,5 +27,7 @@ class Campaign(Base):
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=30)
     """How long a click (and its cookie) can claim an order, in days."""
     attribution_model: Mapped[str] = mapped_column(String(20), default="last_click")
+    new_customers_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Referral campaigns reward only referees without an earlier paid order, unless this is off."""
     codes_issued: Mapped[int] = mapped_column(Integer, default=0)
     """Referral codes issued for this campaign, counted from ``referral_code.issued`` events."""

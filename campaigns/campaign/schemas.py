@@ -26,6 +26,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     hashtag: Hashtag | None = None
     attribution_window_days: WindowDays = 30
     attribution_model: AttributionModel = AttributionModel.last_click
+    new_customers_only: bool = True
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -37,6 +38,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     hashtag: Hashtag | UnsetType | None = UNSET
     attribution_window_days: WindowDays | UnsetType = UNSET
     attribution_model: AttributionModel | UnsetType = UNSET
+    new_customers_only: bool | UnsetType = UNSET
 
 
 class CampaignRead(msgspec.Struct):
@@ -49,6 +51,7 @@ class CampaignRead(msgspec.Struct):
     hashtag: str | None
     attribution_window_days: int
     attribution_model: AttributionModel
+    new_customers_only: bool
     codes_issued: int
     created_at: datetime
     updated_at: datetime

@@ -18,7 +18,7 @@ from campaigns.campaign.rules import (
     landing_url_problem,
     normalize_hashtag,
 )
-from growth.core.campaign_terms import CampaignTerms
+from growth.core.ports import CampaignTerms
 from growth.core.events.service import DomainEvent
 from growth.core.money import is_known_currency
 
@@ -83,7 +83,7 @@ async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: A
 
 
 async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms | None:
-    """The campaign as ``growth`` needs it for links and codes (see ``growth.core.campaign_terms``)."""
+    """The campaign as ``growth`` needs it for links and codes (see ``growth.core.ports``)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         return None
@@ -97,6 +97,9 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         attribution_window_days=campaign.attribution_window_days,
         accepts_clicks=status is CampaignStatus.active,
         issues_codes=status is not CampaignStatus.ended,
+        status=status.value,
+        new_customers_only=campaign.new_customers_only and campaign.kind == "referral",
+        first_click=campaign.attribution_model == "first_click",
     )
 
 

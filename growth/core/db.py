@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,10 @@ metadata = orm_registry.metadata
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, foreign_keys: bool = True) -> None:
     # SQLite ignores foreign keys unless told; WAL lets the click writer and readers overlap.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -48,11 +49,14 @@ def engine_options(url: str) -> dict[str, Any]:
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
 
 
-def make_engine(url: str, **overrides: Any) -> AsyncEngine:
-    """An async engine; SQLite connections get foreign keys, WAL and a busy timeout."""
+def make_engine(url: str, *, foreign_keys: bool = True, **overrides: Any) -> AsyncEngine:
+    """An async engine; SQLite connections get foreign keys, WAL and a busy timeout.
+
+    Migrations turn SQLite's foreign keys off: its ALTER TABLE copies and drops tables.
+    """
     engine = create_async_engine(url, **{**engine_options(url), **overrides})
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, foreign_keys=foreign_keys))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 

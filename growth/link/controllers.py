@@ -11,8 +11,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.click.service import ClickWriter
-from growth.core.campaign_terms import CampaignTermsLookup
 from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.link import service as link_service
 from growth.link.rules import QR_DEFAULT_SIZE, QR_MAX_SIZE, QR_MIN_SIZE

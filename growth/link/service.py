@@ -10,8 +10,8 @@ from uuid_utils.compat import uuid7
 
 from growth.click.rules import clean_header, hash_ip
 from growth.click.service import ClickWriter
-from growth.core.campaign_terms import CampaignTermsLookup
 from growth.core.i18n import translations
+from growth.core.ports import CampaignTermsLookup
 from growth.link.rules import (
     ShareTarget,
     landing_url_with_code,

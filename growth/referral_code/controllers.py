@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
-from growth.core.campaign_terms import CampaignTermsLookup
+from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
 from growth.referral_code.models import ReferralCode

@@ -30,5 +30,7 @@ class ReferralCode(Base):
     """The referrer when a customer shares the code."""
     partner_id: Mapped[UUID | None] = mapped_column(ForeignKey("partners.id"), default=None)
     """The referrer when a partner shares the code."""
+    expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """After this instant (UTC) the code no longer attributes orders; NULL: never expires."""
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When the code stopped working (UTC); NULL while it works."""

@@ -10,8 +10,8 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.core.campaign_terms import CampaignTerms, CampaignTermsLookup
 from growth.core.events.service import publish
+from growth.core.ports import CampaignTerms, CampaignTermsLookup
 from growth.customer import service as customer_service
 from growth.customer.models import Customer
 from growth.link.rules import referral_link

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.core.campaign_terms import CampaignTermsLookup
+from growth.core.ports import CampaignTermsLookup
 from growth.core.email import is_valid_email
 from growth.referral_code import service as referral_code_service
 from payouts.partner.errors import InvalidPartner, PartnerNotApproved, PartnerNotFound

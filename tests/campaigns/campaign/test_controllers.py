@@ -61,6 +61,7 @@ class TestCreateCampaign:
             "hashtag": None,
             "attribution_window_days": 30,
             "attribution_model": "last_click",
+            "new_customers_only": True,
             "codes_issued": 0,
         }
 

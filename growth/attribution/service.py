@@ -1,0 +1,151 @@
+"""Attributing an order once, when it arrives, and explaining the decision later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.attribution import repository
+from growth.attribution.models import Attribution
+from growth.attribution.rules import ClickCandidate, CodeCandidate, Inherited, OrderFacts, attribute
+from growth.core.events.service import publish
+from growth.core.ports import CampaignTermsLookup, LeadLookup
+from growth.customer.models import Customer
+from growth.order.models import Order
+from growth.referral_code import repository as code_repository
+from growth.referral_code.models import ReferralCode
+from growth.referral_code.rules import code_key, is_well_formed, typed_code_key
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """What the shop knows of how the customer arrived."""
+
+    referral_code: str | None = None
+    coupon_code: str | None = None
+    click_ids: tuple[UUID, ...] = ()
+    lead_reference: str | None = None
+
+
+def _label(code: ReferralCode, customer: Customer | None) -> str:
+    if customer is not None:
+        return f"customer {customer.external_id}" if not customer.is_deleted else "a deleted customer"
+    return f"partner {code.partner_id}"
+
+
+async def _candidate(
+    session: AsyncSession, code: ReferralCode, customer: Customer | None, terms_lookup: CampaignTermsLookup
+) -> CodeCandidate | None:
+    terms = await terms_lookup(session, code.campaign_id)
+    if terms is None:
+        return None
+    return CodeCandidate(
+        referral_code_id=code.id,
+        code=code.code,
+        campaign=terms,
+        customer_id=code.customer_id,
+        partner_id=code.partner_id,
+        referrer_label=_label(code, customer),
+        referrer_email_key=customer.email_key if customer else None,
+        is_revoked=code.revoked_at is not None,
+        is_referrer_deleted=customer is not None and customer.is_deleted,
+        expires_at=code.expires_at,
+    )
+
+
+async def _code(
+    session: AsyncSession, typed: str | None, terms_lookup: CampaignTermsLookup
+) -> CodeCandidate | None:
+    if not typed or not is_well_formed(typed):
+        return None
+    keys = [code_key(typed)] + [k for k in [typed_code_key(typed)] if k and k != code_key(typed)]
+    found = await code_repository.get_with_customer(session, keys)
+    return None if found is None else await _candidate(session, *found, terms_lookup)
+
+
+async def attribute_order(
+    session: AsyncSession,
+    *,
+    order: Order,
+    customer: Customer,
+    hints: Hints,
+    terms_lookup: CampaignTermsLookup,
+    lead_lookup: LeadLookup,
+    now: datetime,
+) -> Attribution:
+    """Decide and store who brought ``order``; publishes ``order.attributed``."""
+    inherited = None
+    if order.subscription_id and (
+        first := await repository.subscription_attribution(session, order.subscription_id, order.id)
+    ):
+        a, referrer = first
+        inherited = Inherited(
+            a.referral_code_id,
+            a.campaign_id,
+            a.customer_referrer_id,
+            a.partner_id,
+            f"customer {referrer.external_id}" if referrer else f"partner {a.partner_id}",
+        )
+    clicks = []
+    for click, code, referrer in await repository.clicks_with_codes(session, list(hints.click_ids)):
+        if candidate := await _candidate(session, code, referrer, terms_lookup):
+            clicks.append(ClickCandidate(click.id, click.clicked_at, candidate))
+    facts = OrderFacts(
+        customer.id,
+        customer.email_key,
+        order.currency,
+        order.placed_at,
+        await repository.has_earlier_paid_order(session, customer.id, order.placed_at, order.id),
+    )
+    decision = attribute(
+        facts,
+        lead=await lead_lookup(session, hints.lead_reference, customer.email_key),
+        coupon=await _code(session, hints.coupon_code, terms_lookup),
+        code=await _code(session, hints.referral_code, terms_lookup),
+        clicks=tuple(clicks),
+        inherited=inherited,
+    )
+    attribution = Attribution(
+        order_id=order.id,
+        method=decision.method.value,
+        referral_code_id=decision.referral_code_id,
+        campaign_id=decision.campaign_id,
+        customer_referrer_id=decision.customer_id,
+        partner_id=decision.partner_id,
+        lead_id=decision.lead_id,
+        click_id=decision.click_id,
+        explanation=decision.explanation,
+        rejected=decision.rejected,
+        decided_at=now,
+    )
+    session.add(attribution)
+    await publish(
+        session,
+        "order.attributed",
+        {
+            "order_id": str(order.id),
+            "external_id": order.external_id,
+            "method": decision.method.value,
+            "campaign_id": _s(decision.campaign_id),
+            "referral_code_id": _s(decision.referral_code_id),
+            "customer_referrer_id": _s(decision.customer_id),
+            "partner_id": _s(decision.partner_id),
+            "referee_customer_id": str(customer.id),
+            "amount": order.amount,
+            "currency": order.currency,
+        },
+        now=now,
+    )
+    return attribution
+
+
+def _s(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+async def get_attribution(session: AsyncSession, order_id: UUID) -> Attribution | None:
+    """The stored decision for an order."""
+    return await repository.get_for_order(session, order_id)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.order.models import Order, OrderLine, OrderTransition, PendingOrderEvent
+
+
+async def get_by_external_id(
+    session: AsyncSession, external_id: str, *, for_update: bool = False
+) -> Order | None:
+    query = select(Order).where(Order.external_id == external_id)
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def get_by_payment_reference(
+    session: AsyncSession, reference: str, *, for_update: bool = False
+) -> Order | None:
+    query = select(Order).where(Order.payment_reference == reference).order_by(Order.placed_at).limit(1)
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def get_transition(session: AsyncSession, order_id: UUID, event_key: str) -> OrderTransition | None:
+    return await session.scalar(
+        select(OrderTransition).where(
+            OrderTransition.order_id == order_id, OrderTransition.event_key == event_key
+        )
+    )
+
+
+async def lines_of(session: AsyncSession, order_id: UUID) -> list[OrderLine]:
+    return list(
+        await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    )
+
+
+async def transitions_of(session: AsyncSession, order_id: UUID) -> list[OrderTransition]:
+    return list(
+        await session.scalars(
+            select(OrderTransition).where(OrderTransition.order_id == order_id).order_by(OrderTransition.id)
+        )
+    )
+
+
+async def pending_for(session: AsyncSession, match_keys: list[str]) -> list[PendingOrderEvent]:
+    return list(
+        await session.scalars(
+            select(PendingOrderEvent)
+            .where(PendingOrderEvent.match_key.in_(match_keys), PendingOrderEvent.applied_at.is_(None))
+            .order_by(PendingOrderEvent.occurred_at, PendingOrderEvent.id)
+            .with_for_update()
+        )
+    )
+
+
+async def pending_exists(session: AsyncSession, event_key: str) -> bool:
+    return (
+        await session.scalar(select(PendingOrderEvent.id).where(PendingOrderEvent.event_key == event_key))
+        is not None
+    )
