@@ -6,6 +6,7 @@ One code path for the three intakes: the JSON API, CSV import and the Stripe web
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,7 +70,8 @@ class OrderIntake:
         content.pop("source")
         content["placed_at"] = self.placed_at.isoformat()
         content["hints"]["click_ids"] = sorted(str(c) for c in self.hints.click_ids)
-        return content
+        # As stored (JSON): tuples become lists, so a retry compares equal field by field.
+        return json.loads(json.dumps(content))
 
 
 @dataclass(frozen=True, slots=True)
