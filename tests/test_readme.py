@@ -56,3 +56,6 @@ def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) ->
     assert (tmp_path / "qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "qr.svg").read_bytes().startswith(b"<svg")
     assert f"{live_server}/share/{code.group(1)}." in out
+    assert '"external_id":"order-1001"' in out and '"refunded_amount":' not in out.split("order-1001")[0]
+    assert '"method":"click"' in out, out
+    assert '"event":"refunded","from_status":"paid","to_status":"paid","amount":5000' in out

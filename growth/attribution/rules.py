@@ -161,8 +161,12 @@ def attribute(
     code: CodeCandidate | None = None,
     clicks: tuple[ClickCandidate, ...] = (),
     inherited: Inherited | None = None,
+    unknown_clicks: tuple[str, ...] = (),
 ) -> Decision:
-    """Decide who brought ``order``, in the order of precedence, explaining every refusal."""
+    """Decide who brought ``order``, in the order of precedence, explaining every refusal.
+
+    ``unknown_clicks`` are click ids the shop sent that match no recorded click.
+    """
     if inherited is not None:
         return Decision(
             Method.subscription,
@@ -188,6 +192,7 @@ def attribute(
         if (problem := code_problem(order, code)) is None:
             return _from_code(Method.referral_code, code, f"referral code {code.code}", rejected)
         rejected.append(problem)
+    rejected.extend(f"click {click_id} is unknown" for click_id in unknown_clicks)
     valid = []
     for click in clicks:
         if (problem := click_problem(order, click)) is None:

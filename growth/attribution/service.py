@@ -90,9 +90,11 @@ async def attribute_order(
             f"customer {referrer.external_id}" if referrer else f"partner {a.partner_id}",
         )
     clicks = []
-    for click, code, referrer in await repository.clicks_with_codes(session, list(hints.click_ids)):
+    found = await repository.clicks_with_codes(session, list(hints.click_ids))
+    for click, code, referrer in found:
         if candidate := await _candidate(session, code, referrer, terms_lookup):
             clicks.append(ClickCandidate(click.id, click.clicked_at, candidate))
+    unknown = sorted(str(c) for c in set(hints.click_ids) - {click.id for click, _, _ in found})
     facts = OrderFacts(
         customer.id,
         customer.email_key,
@@ -107,6 +109,7 @@ async def attribute_order(
         code=await _code(session, hints.referral_code, terms_lookup),
         clicks=tuple(clicks),
         inherited=inherited,
+        unknown_clicks=tuple(unknown),
     )
     attribution = Attribution(
         order_id=order.id,

@@ -199,3 +199,8 @@ def test_subscription_renewals_inherit() -> None:
     inherited = Inherited(None, None, None, partner, "partner p")
     decision = attribute(order(has_earlier_paid_order=True), code=code(), inherited=inherited)
     assert decision.method is Method.subscription and decision.partner_id == partner
+
+
+def test_unknown_clicks_are_named() -> None:
+    decision = attribute(order(), unknown_clicks=("0000-click",))
+    assert decision.method is Method.none and "click 0000-click is unknown" in decision.explanation
