@@ -31,9 +31,7 @@ class ClickWriter:
     async def submit(self, row: dict[str, Any]) -> None:
         """Queue one click row; waits only when the queue is full."""
         if self._task is None:
-            # No writer running (CLI, scripts): write through.
-            await self._write([row])
-            return
+            raise RuntimeError("the click writer is not running (it starts with the app)")
         await self._queue.put(row)
 
     async def flush(self) -> None:

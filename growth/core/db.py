@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 Base = UUIDv7AuditBase
 """Base of every model: UUIDv7 primary key, ``created_at``/``updated_at`` in UTC."""
@@ -45,7 +45,9 @@ def _sqlite_begin(connection: Any) -> None:
 def engine_options(url: str) -> dict[str, Any]:
     """Options for ``create_async_engine`` suited to the database behind ``url``."""
     if url.startswith("sqlite"):
-        return {"poolclass": NullPool} if ":memory:" not in url else {}
+        # One connection, handed out in turn: SQLite has one writer anyway, and queueing in the
+        # pool is fair and immediate where SQLite's busy handler sleeps and retries.
+        return {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
 
 

@@ -57,6 +57,9 @@ class Subscriptions:
             raise ValueError(f"handler {handler_name!r} already subscribed to {event_name!r}")
         handlers[handler_name] = handler
 
+    def event_names(self) -> list[str]:
+        return [name for name, handlers in self._by_event.items() if handlers]
+
     def handlers_for(self, event_name: str) -> dict[str, Handler]:
         return self._by_event.get(event_name, {})
 
@@ -86,6 +89,17 @@ def _forget_after_rollback(session: Session) -> None:
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off after the ``attempts``-th failure, capped."""
     return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+
+
+async def _close_unsubscribed(session_maker: SessionMaker, subscriptions: Subscriptions) -> int:
+    """Mark every event nobody subscribes to as processed, in one statement."""
+    async with session_maker() as session, session.begin():
+        result = await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.processed_at.is_(None), OutboxEvent.name.not_in(subscriptions.event_names()))
+            .values(processed_at=utc_now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def _pending_events(session_maker: SessionMaker, now: datetime, limit: int) -> list[DomainEvent]:
@@ -165,7 +179,7 @@ async def dispatch_pending(
     limit: int = 100,
 ) -> int:
     """Handle the events that are due; returns how many were fully handled."""
-    handled = 0
+    handled = await _close_unsubscribed(session_maker, subscriptions)
     for event in await _pending_events(session_maker, now or utc_now(), limit):
         handled += await handle_event(session_maker, subscriptions, event)
     return handled
