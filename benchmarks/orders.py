@@ -162,8 +162,8 @@ async def run(url: str, orders: int, concurrency: int, csv_rows: int, referrers:
         ms = sorted(latency * 1000 for latency in latencies)
         p95, p99 = ms[int(len(ms) * 0.95)], ms[int(len(ms) * 0.99)]
         print(
-            f"  JSON API, {orders} orders, {concurrency} concurrent clients: {orders / seconds:,.0f} orders/s "
-            f"(p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms)"
+            f"  JSON API, {orders} orders, {concurrency} concurrent clients: {orders / seconds:,.0f} orders/s"
+            f" (p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms)"
         )
         if csv_rows:
             body = _csv(csv_rows, codes, clicks)
