@@ -38,6 +38,7 @@ class LinkController(Controller):
             request.client.host if request.client else None,
             request.headers.get("user-agent"),
             request.headers.get("referer"),
+            request.cookies.get(settings.cookie_name),
         )
         outcome = await link_service.follow_link(
             db_session,

@@ -36,6 +36,8 @@ class Visitor:
     ip: str | None
     user_agent: str | None
     referer: str | None
+    attribution_cookie: str | None = None
+    """The click id already in the visitor's attribution cookie, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,9 @@ async def follow_link(
     cookie = AttributionCookie(
         settings.cookie_name, click_id, terms.attribution_window_days * SECONDS_PER_DAY
     )
+    if terms.first_click and visitor.attribution_cookie:
+        # First click wins in this campaign: the earlier click keeps the cookie.
+        return LinkOutcome(location, None)
     return LinkOutcome(location, cookie)
 
 

@@ -157,3 +157,38 @@ class TestFollowLink:
 
         assert response.status_code == 404
         assert "This link does not work" in response.text
+
+
+class TestFirstClickCookie:
+    async def test_first_click_campaign_keeps_the_first_cookie(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session, attribution_model="first_click")
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+
+        first = await client.get(f"/r/{code.code}", follow_redirects=False)
+        second = await client.get(
+            f"/r/{code.code}",
+            follow_redirects=False,
+            headers={"cookie": f"growth_ref={first.cookies['growth_ref']}"},
+        )
+
+        assert "set-cookie" in first.headers and "set-cookie" not in second.headers
+        assert "ref_click=" in second.headers["location"]
+
+    async def test_last_click_campaign_replaces_the_cookie(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+
+        first = await client.get(f"/r/{code.code}", follow_redirects=False)
+        second = await client.get(
+            f"/r/{code.code}",
+            follow_redirects=False,
+            headers={"cookie": f"growth_ref={first.cookies['growth_ref']}"},
+        )
+
+        assert second.cookies["growth_ref"] != first.cookies["growth_ref"]
