@@ -44,6 +44,7 @@ class OutboxWorker:
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._stopping = False
 
     async def drain(self) -> None:
         """Handle everything that is due now."""
@@ -52,7 +53,7 @@ class OutboxWorker:
 
     async def _loop(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
             self._wake.clear()
@@ -66,10 +67,13 @@ class OutboxWorker:
         self._task = asyncio.create_task(self._loop(), name="outbox-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Finish the current drain, drain once more, and stop.
+
+        The loop is asked to stop rather than cancelled: a cancellation in the middle of a
+        transaction can leave a connection (and SQLite's write lock) behind.
+        """
+        if self._task is not None and self._wake is not None:
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
-        with contextlib.suppress(Exception):
-            await self.drain()
