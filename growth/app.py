@@ -41,8 +41,10 @@ from growth.demo import demo_shop
 from growth.health.controllers import health
 from growth.link.controllers import LinkController
 from growth.order.controllers import OrderController
+from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
 from growth.settings import Settings, get_settings
+from growth.stripe_webhook.controllers import StripeWebhookController
 from payouts.partner.controllers import PartnerController
 
 log = structlog.get_logger()
@@ -164,6 +166,8 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         PartnerController,
         LinkController,
         OrderController,
+        OrderImportController,
+        StripeWebhookController,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)

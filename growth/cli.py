@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
@@ -134,3 +135,49 @@ def keys_revoke(key_id: UUID) -> None:
     """Revoke a key by id."""
     _in_transaction(get_settings(), lambda s: auth_service.revoke_key(s, key_id, now=utc_now()))
     click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def orders() -> None:
+    """Orders reported by the shop."""
+
+
+@orders.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--events", is_flag=True, help="FILE holds order events (paid, refunded, ...), not orders.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
+def orders_import(file: Path, events: bool, batch_size: int) -> None:
+    """Import orders (or order events) from a CSV file, one transaction per batch of rows.
+
+    Exits 1 when a row was refused or the file could not be read to its end.
+    """
+    from campaigns.campaign import service as campaign_service
+    from growth.core.ports import no_leads
+    from growth.order_import import tasks as order_import_tasks
+    from growth.order_import.rules import Outcome, count_outcomes
+
+    async def run() -> order_import_tasks.FileImport:
+        engine = make_engine(get_settings().database_url)
+        try:
+            return await order_import_tasks.import_file(
+                make_db_config(engine).create_session_maker(),
+                file,
+                events=events,
+                batch_size=batch_size,
+                terms_lookup=campaign_service.get_terms,
+                lead_lookup=no_leads,
+                now=utc_now(),
+            )
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    for r in done.results:
+        if r.error is not None:
+            click.echo(f"line {r.line} {r.external_id or '-'}: refused: {r.error.code}: {r.error.message}")
+    counts = count_outcomes(done.results)
+    click.echo(", ".join(f"{outcome.value} {counts[outcome]}" for outcome in Outcome))
+    if done.error is not None:
+        click.echo(f"stopped: {done.error.message} (the rows before this batch are committed)", err=True)
+    if done.error is not None or counts[Outcome.refused]:
+        raise SystemExit(1)

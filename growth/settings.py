@@ -52,6 +52,8 @@ class Settings:
     """``smtp://host:port``; empty: e-mails are logged instead of sent."""
     mail_from: str = "growth@localhost"
     """Sender address of outgoing e-mail."""
+    stripe_webhook_secret: str = ""
+    """Signing secret (``whsec_...``) of the Stripe webhook endpoint; empty: ``/webhooks/stripe`` is 503."""
     log_level: str = "INFO"
     log_json: bool = False
     """Render logs as JSON lines (production) instead of console text."""

@@ -18,9 +18,9 @@ from campaigns.campaign.rules import (
     landing_url_problem,
     normalize_hashtag,
 )
-from growth.core.ports import CampaignTerms
 from growth.core.events.service import DomainEvent
 from growth.core.money import is_known_currency
+from growth.core.ports import CampaignTerms
 
 log = structlog.get_logger()
 

@@ -12,6 +12,8 @@ from typing import Any
 MAX_ORDER_AMOUNT = 100_000_000_000
 """Minor units: 1,000,000,000.00 in a 2-decimal currency. Anything larger is a mistake."""
 MAX_FUTURE_SKEW = timedelta(days=1)
+MAX_QUANTITY = 1_000_000
+"""Units of one line item; more is a mistake (and would overflow the column)."""
 
 
 class OrderStatus(StrEnum):
@@ -130,8 +132,8 @@ def intake_problem(
     if placed_at > now + MAX_FUTURE_SKEW:
         return "placed_at is in the future"
     for quantity, unit_amount in lines:
-        if quantity <= 0 or unit_amount < 0 or quantity * unit_amount > MAX_ORDER_AMOUNT:
-            return "line items need a positive quantity and a non-negative unit amount"
+        if not 0 < quantity <= MAX_QUANTITY or unit_amount < 0 or quantity * unit_amount > MAX_ORDER_AMOUNT:
+            return f"line items need a quantity of 1 to {MAX_QUANTITY} and a non-negative unit amount"
     return None
 
 

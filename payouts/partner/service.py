@@ -6,8 +6,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.core.ports import CampaignTermsLookup
 from growth.core.email import is_valid_email
+from growth.core.ports import CampaignTermsLookup
 from growth.referral_code import service as referral_code_service
 from payouts.partner.errors import InvalidPartner, PartnerNotApproved, PartnerNotFound
 from payouts.partner.models import Partner

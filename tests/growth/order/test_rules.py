@@ -108,6 +108,7 @@ class TestIntakeProblem:
             ({"placed_at": NOW + timedelta(days=2)}, "future"),
             ({"lines": [(0, 100)]}, "line items"),
             ({"lines": [(1, -1)]}, "line items"),
+            ({"lines": [(2**31, 0)]}, "line items"),
         ],
     )
     def test_refused(self, kwargs: dict[str, object], fragment: str) -> None:

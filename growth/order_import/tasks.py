@@ -1,0 +1,73 @@
+"""CSV import outside a request (``growth orders import``): one transaction per batch of rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+
+from growth.core.db import SessionMaker
+from growth.core.errors import DomainError
+from growth.core.ports import CampaignTermsLookup, LeadLookup
+from growth.order_import import service
+from growth.order_import.rules import RowResult
+
+CHUNK_BYTES = 64 * 1024
+
+
+@dataclass
+class FileImport:
+    results: list[RowResult] = field(default_factory=list)
+    """The results of the committed rows."""
+    error: DomainError | None = None
+    """Why the file stopped being read (the rows of the batch it broke off in were rolled back)."""
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    """The bytes of ``path``, chunk by chunk."""
+    async with await anyio.open_file(path, "rb") as f:
+        while chunk := await f.read(CHUNK_BYTES):
+            yield chunk
+
+
+async def import_file(
+    session_maker: SessionMaker,
+    path: Path,
+    *,
+    events: bool,
+    batch_size: int,
+    terms_lookup: CampaignTermsLookup,
+    lead_lookup: LeadLookup,
+    now: datetime,
+) -> FileImport:
+    """Import a CSV file of orders (or of order events), committing every ``batch_size`` rows."""
+    done = FileImport()
+    batch: list[RowResult] = []
+    async with session_maker() as session:
+        if events:
+            rows = service.apply_event_rows(session, file_chunks(path), now=now, max_rows=None)
+        else:
+            rows = service.ingest_order_rows(
+                session,
+                file_chunks(path),
+                terms_lookup=terms_lookup,
+                lead_lookup=lead_lookup,
+                now=now,
+                max_rows=None,
+            )
+        try:
+            async for result in rows:
+                batch.append(result)
+                if len(batch) >= batch_size:
+                    await session.commit()
+                    done.results += batch
+                    batch = []
+            await session.commit()
+            done.results += batch
+        except DomainError as exc:
+            await session.rollback()
+            done.error = exc
+    return done
