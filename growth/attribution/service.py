@@ -90,23 +90,24 @@ async def attribute_order(
             f"customer {referrer.external_id}" if referrer else f"partner {a.partner_id}",
         )
     clicks = []
-    found = await repository.clicks_with_codes(session, list(hints.click_ids))
+    found = await repository.clicks_with_codes(session, list(hints.click_ids)) if hints.click_ids else []
     for click, code, referrer in found:
         if candidate := await _candidate(session, code, referrer, terms_lookup):
             clicks.append(ClickCandidate(click.id, click.clicked_at, candidate))
     unknown = sorted(str(c) for c in set(hints.click_ids) - {click.id for click, _, _ in found})
-    facts = OrderFacts(
-        customer.id,
-        customer.email_key,
-        order.currency,
-        order.placed_at,
-        await repository.has_earlier_paid_order(session, customer.id, order.placed_at, order.id),
+    lead = await lead_lookup(session, hints.lead_reference, customer.email_key)
+    coupon = await _code(session, hints.coupon_code, terms_lookup)
+    code = await _code(session, hints.referral_code, terms_lookup)
+    # The history matters only when a customer's code could claim the order.
+    paid_before = bool(coupon or code or clicks) and await repository.has_earlier_paid_order(
+        session, customer.id, order.placed_at, order.id
     )
+    facts = OrderFacts(customer.id, customer.email_key, order.currency, order.placed_at, paid_before)
     decision = attribute(
         facts,
-        lead=await lead_lookup(session, hints.lead_reference, customer.email_key),
-        coupon=await _code(session, hints.coupon_code, terms_lookup),
-        code=await _code(session, hints.referral_code, terms_lookup),
+        lead=lead,
+        coupon=coupon,
+        code=code,
         clicks=tuple(clicks),
         inherited=inherited,
         unknown_clicks=tuple(unknown),
