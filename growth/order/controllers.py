@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +13,7 @@ from growth.core.errors import NotFound
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.core.time import utc_now
 from growth.order import service as order_service
-from growth.order.models import Order
+from growth.order.models import Order, OrderLine, OrderTransition
 from growth.order.schemas import (
     AttributionRead,
     OrderCreate,
@@ -56,7 +58,12 @@ def attribution_read(a: Attribution) -> AttributionRead:
     )
 
 
-def order_read(o: Order, attribution: Attribution | None, lines=(), history=()) -> OrderRead:  # type: ignore[no-untyped-def]
+def order_read(
+    o: Order,
+    attribution: Attribution | None,
+    lines: Sequence[OrderLine] = (),
+    history: Sequence[OrderTransition] = (),
+) -> OrderRead:
     return OrderRead(
         id=o.id,
         external_id=o.external_id,

@@ -270,7 +270,9 @@ async def apply_event_by_external_id(
     applied = await apply_event(
         session, await get_order(session, external_id, for_update=True), event, now=now
     )
-    await apply_pending(session, applied.order, now=now)
+    if applied.created and applied.transition.from_status != applied.transition.to_status:
+        # Kept events wait for a status (a refund for ``paid``): only a status change can unblock them.
+        await apply_pending(session, applied.order, now=now)
     return applied
 
 
