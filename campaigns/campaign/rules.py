@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -72,3 +73,19 @@ def hashtag_problem(tag: str) -> str | None:
         if category[0] not in {"L", "M", "N"} and ch != "_":
             return f"hashtag contains a character that cannot be in a tag: U+{ord(ch):04X}"
     return None
+
+
+def period_problem(starts_at: datetime | None, ends_at: datetime | None) -> str | None:
+    """Why ``[starts_at, ends_at)`` is not a campaign period, or None."""
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        return "ends_at must be after starts_at"
+    return None
+
+
+def is_running(
+    status: CampaignStatus, starts_at: datetime | None, ends_at: datetime | None, now: datetime
+) -> bool:
+    """Whether the campaign takes clicks now: active, and inside its period when it has one."""
+    if status is not CampaignStatus.active:
+        return False
+    return (starts_at is None or starts_at <= now) and (ends_at is None or now < ends_at)

@@ -15,6 +15,14 @@ Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
 Hashtag = Annotated[str, msgspec.Meta(min_length=1, max_length=101)]
 WindowDays = Annotated[int, msgspec.Meta(ge=1, le=365)]
+HoldDays = Annotated[
+    int, msgspec.Meta(ge=0, le=365, description="Days after an order closes before its rewards are approved")
+]
+MinorUnits = Annotated[
+    int, msgspec.Meta(ge=0, le=100_000_000_000, description="Minor units of the campaign's currency")
+]
+Cap = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Most referred-order rewards per referrer")]
+Locale = Annotated[str, msgspec.Meta(pattern=r"^(en|zh_Hans)$")]
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,6 +35,13 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     attribution_window_days: WindowDays = 30
     attribution_model: AttributionModel = AttributionModel.last_click
     new_customers_only: bool = True
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    hold_days: HoldDays = 14
+    min_order_amount: MinorUnits = 0
+    budget_amount: MinorUnits | None = None
+    per_referrer_cap: Cap | None = None
+    locale: Locale | None = None
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -39,6 +54,13 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     attribution_window_days: WindowDays | UnsetType = UNSET
     attribution_model: AttributionModel | UnsetType = UNSET
     new_customers_only: bool | UnsetType = UNSET
+    starts_at: datetime | UnsetType | None = UNSET
+    ends_at: datetime | UnsetType | None = UNSET
+    hold_days: HoldDays | UnsetType = UNSET
+    min_order_amount: MinorUnits | UnsetType = UNSET
+    budget_amount: MinorUnits | UnsetType | None = UNSET
+    per_referrer_cap: Cap | UnsetType | None = UNSET
+    locale: Locale | UnsetType | None = UNSET
 
 
 class CampaignRead(msgspec.Struct):
@@ -52,6 +74,15 @@ class CampaignRead(msgspec.Struct):
     attribution_window_days: int
     attribution_model: AttributionModel
     new_customers_only: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    hold_days: int
+    min_order_amount: int
+    budget_amount: int | None
+    budget_spent: int
+    """Value of the rewards granted and not voided, in minor units."""
+    per_referrer_cap: int | None
+    locale: str | None
     codes_issued: int
     created_at: datetime
     updated_at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,12 +16,15 @@ from campaigns.campaign.rules import (
     CampaignStatus,
     can_move,
     hashtag_problem,
+    is_running,
     landing_url_problem,
     normalize_hashtag,
+    period_problem,
 )
 from growth.core.events.service import DomainEvent
 from growth.core.money import is_known_currency
 from growth.core.ports import CampaignTerms
+from growth.core.time import utc_now
 
 log = structlog.get_logger()
 
@@ -35,6 +39,9 @@ def _validated(values: dict[str, Any]) -> dict[str, Any]:
         if problem := hashtag_problem(tag):
             raise InvalidCampaign(problem)
         values["hashtag"] = normalize_hashtag(tag)
+    for key in ("starts_at", "ends_at"):
+        if (at := values.get(key)) is not None and at.tzinfo is None:
+            raise InvalidCampaign(f"{key} needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
     if (name := values.get("name")) is not None:
         if not name.strip():
             raise InvalidCampaign("name must not be blank")
@@ -48,9 +55,15 @@ async def create_campaign(session: AsyncSession, *, default_currency: str, **fie
     if fields.get("status", CampaignStatus.draft) not in (CampaignStatus.draft, CampaignStatus.active):
         raise IllegalStatusChange("a new campaign starts as draft or active", current=None)
     campaign = Campaign(**_validated(fields))
+    _check_period(campaign.starts_at, campaign.ends_at)
     session.add(campaign)
     await session.flush()
     return campaign
+
+
+def _check_period(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if problem := period_problem(starts_at, ends_at):
+        raise InvalidCampaign(problem)
 
 
 async def get_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
@@ -78,6 +91,7 @@ async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: A
         )
     for key, value in _validated(changes).items():
         setattr(campaign, key, value)
+    _check_period(campaign.starts_at, campaign.ends_at)
     await session.flush()
     return campaign
 
@@ -95,7 +109,7 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         currency=campaign.currency,
         hashtag=campaign.hashtag,
         attribution_window_days=campaign.attribution_window_days,
-        accepts_clicks=status is CampaignStatus.active,
+        accepts_clicks=is_running(status, campaign.starts_at, campaign.ends_at, utc_now()),
         issues_codes=status is not CampaignStatus.ended,
         status=status.value,
         new_customers_only=campaign.new_customers_only and campaign.kind == "referral",

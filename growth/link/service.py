@@ -22,8 +22,6 @@ from growth.link.rules import (
     share_targets,
 )
 from growth.referral_code import service as referral_code_service
-from growth.referral_code.errors import ReferralCodeNotFound
-from growth.referral_code.rules import verify_share_token
 from growth.settings import Settings
 
 SECONDS_PER_DAY = 86_400
@@ -137,10 +135,9 @@ async def share_view(
     session: AsyncSession, *, token: str, locale: str, terms_lookup: CampaignTermsLookup, settings: Settings
 ) -> ShareView:
     """The share page behind a signed token; a forged or stale token is a 404."""
-    code = verify_share_token(settings.resolved_secret(), token)
-    if code is None:
-        raise ReferralCodeNotFound("no such share page")
-    resolved = await referral_code_service.resolve_code(session, code, terms_lookup=terms_lookup)
+    resolved = await referral_code_service.resolve_share_token(
+        session, token, secret=settings.resolved_secret(), terms_lookup=terms_lookup
+    )
     link = referral_link(settings.base_url, resolved.referral_code.code)
     gettext = translations(locale).gettext
     text = gettext("I like %(campaign)s - use my link and we both get a reward:") % {

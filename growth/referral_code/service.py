@@ -32,6 +32,7 @@ from growth.referral_code.rules import (
     share_token,
     typed_code_key,
     vanity_problem,
+    verify_share_token,
 )
 
 log = structlog.get_logger()
@@ -153,6 +154,16 @@ async def resolve_code(
     if terms is None:
         raise ReferralCodeNotFound("no such referral code")
     return ResolvedCode(referral_code, customer, terms)
+
+
+async def resolve_share_token(
+    session: AsyncSession, token: str, *, secret: str, terms_lookup: CampaignTermsLookup
+) -> ResolvedCode:
+    """The code (and its customer) behind a signed share-page token; a forged or stale token is a 404."""
+    code = verify_share_token(secret, token)
+    if code is None:
+        raise ReferralCodeNotFound("no such share page")
+    return await resolve_code(session, code, terms_lookup=terms_lookup)
 
 
 async def revoke_code(

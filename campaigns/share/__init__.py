@@ -1,0 +1,1 @@
+"""Hashtag sharing: customers submit their public posts; marketing moderates; approval grants a sample."""
