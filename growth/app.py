@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from advanced_alchemy.exceptions import DuplicateKeyError
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFound
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, MediaType, Request, Response
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
@@ -23,17 +25,34 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.campaign import service as campaign_service
-from campaigns.campaign.controllers import CampaignController
+from campaigns.campaign.controllers import CampaignController, CampaignPages
+from campaigns.gift_pack import service as gift_pack_service
+from campaigns.gift_pack.controllers import GiftPackController, ShipmentController
+from campaigns.reward import service as reward_service
+from campaigns.reward.controllers import (
+    CustomerRewardController,
+    CustomerRewardPages,
+    RewardController,
+    RewardRuleController,
+    WelcomeController,
+)
+from campaigns.share import models as _share_models  # noqa: F401
+from campaigns.share import service as share_service
+from campaigns.share.controllers import ShareModerationController, ShareSubmissionController
 from growth.click.service import ClickWriter
-from growth.core.auth.controllers import ApiKeyController
-from growth.core.auth.guards import DB_CONFIG_STATE_KEY
+from growth.core.auth.controllers import ApiKeyController, DashboardController
+from growth.core.auth.errors import SignInRequired
+from growth.core.auth.guards import DB_CONFIG_STATE_KEY, sign_in_redirect
+from growth.core.auth.rules import derived_secret
 from growth.core.db import PROJECT_ROOT, make_db_config, make_engine
 from growth.core.errors import DomainError
 from growth.core.events.service import NOTIFIER_KEY, Subscriptions
 from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, install, negotiate_locale
+from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.core.ports import no_leads
 from growth.customer.controllers import CustomerController
@@ -50,15 +69,48 @@ from payouts.partner.controllers import PartnerController
 log = structlog.get_logger()
 SWAGGER_ASSETS = "/static/swagger-ui"
 SWAGGER_UI_STATIC = Path(swagger_ui.__file__).parent / "static"
+CSRF_EXEMPT = [
+    # Litestar searches the request path for these (re.findall), hence the anchors.
+    r"^/api/",  # the JSON API: bearer API keys, never cookies
+    r"^/webhooks/",  # signed by the sender (Stripe)
+    r"^/r/",  # referral redirects and QR codes
+    r"^/schema",  # the OpenAPI document and Swagger UI
+    r"^/health",
+    r"^/static/",
+]
+"""Paths without CSRF checks: machines authenticated by keys or signatures, and read-only routes."""
 
 
-def build_subscriptions() -> Subscriptions:
+def build_subscriptions(*, settings: Settings | None = None) -> Subscriptions:
     """Which package reacts to which of growth's domain events."""
     subscriptions = Subscriptions()
     subscriptions.add(
         "referral_code.issued", "campaigns.count_code_issued", campaign_service.on_referral_code_issued
     )
+    subscriptions.add(
+        gift_pack_service.SHIPMENT_REQUESTED,
+        "campaigns.gift_pack.shipment_webhook",
+        gift_pack_service.make_shipment_webhook_handler(settings or get_settings()),
+    )
+    for event_name in ("order.attributed", *reward_service.ORDER_EVENTS):
+        handler = (
+            reward_service.on_order_attributed
+            if event_name == "order.attributed"
+            else reward_service.on_order_event
+        )
+        subscriptions.add(event_name, "campaigns.rewards", handler)
+    subscriptions.add("gift_pack.restocked", "campaigns.rewards", reward_service.on_gift_pack_restocked)
+    for event_name in (
+        "gift_pack.shipment_shipped",
+        "gift_pack.shipment_delivered",
+        "gift_pack.shipment_failed",
+    ):
+        subscriptions.add(event_name, "campaigns.rewards", reward_service.on_shipment_event)
     return subscriptions
+
+
+def _approve_due_rewards(session: AsyncSession, now: datetime) -> Awaitable[int]:
+    return reward_service.approve_due(session, now=now)
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -139,18 +191,24 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     )
     outbox = OutboxWorker(
         session_maker,
-        subscriptions or build_subscriptions(),
+        subscriptions or build_subscriptions(settings=settings),
         notifier,
         poll_seconds=settings.outbox_poll_seconds,
+    )
+
+    approvals = PeriodicJob(
+        session_maker, "rewards.approve_due", _approve_due_rewards, settings.reward_job_interval_seconds
     )
 
     @asynccontextmanager
     async def workers(_: Litestar) -> AsyncIterator[None]:
         clicks.start()
         outbox.start()
+        approvals.start()
         try:
             yield
         finally:
+            await approvals.stop()
             await clicks.stop()
             await outbox.stop()
 
@@ -160,14 +218,25 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ),
         health,
         ApiKeyController,
+        DashboardController,
         CustomerController,
         CampaignController,
+        CampaignPages,
         ReferralCodeController,
         PartnerController,
         LinkController,
         OrderController,
         OrderImportController,
         StripeWebhookController,
+        GiftPackController,
+        ShipmentController,
+        RewardRuleController,
+        RewardController,
+        WelcomeController,
+        CustomerRewardController,
+        CustomerRewardPages,
+        ShareSubmissionController,
+        ShareModerationController,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)
@@ -177,11 +246,24 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         lifespan=[workers],
         middleware=[request_id_middleware],
         before_send=[echo_request_id],
+        csrf_config=CSRFConfig(
+            secret=derived_secret(settings.resolved_secret(), "csrf").hex(),
+            cookie_name="growth_csrf",
+            cookie_samesite="lax",
+            cookie_secure=settings.base_url.startswith("https://"),
+            exclude=CSRF_EXEMPT,
+        ),
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
             "lead_lookup": Provide(lambda: no_leads, use_cache=True, sync_to_thread=False),
+            "submissions_lookup": Provide(
+                lambda: share_service.submission_facts, use_cache=True, sync_to_thread=False
+            ),
+            "rewards_lookup": Provide(
+                lambda: reward_service.share_page_rewards, use_cache=True, sync_to_thread=False
+            ),
         },
         state=State(
             {
@@ -223,6 +305,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             ],
         ),
         exception_handlers={
+            SignInRequired: sign_in_redirect,
             DomainError: _domain_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,

@@ -181,3 +181,17 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
         click.echo(f"stopped: {done.error.message} (the rows before this batch are committed)", err=True)
     if done.error is not None or counts[Outcome.refused]:
         raise SystemExit(1)
+
+
+@main.group()
+def rewards() -> None:
+    """Campaign rewards."""
+
+
+@rewards.command("approve-due")
+def rewards_approve_due() -> None:
+    """Approve and issue the rewards whose hold period has passed (the server also does this periodically)."""
+    from campaigns.reward import service as reward_service
+
+    moved = _in_transaction(get_settings(), lambda s: reward_service.approve_due(s, now=utc_now()))
+    click.echo(f"{moved} rewards approved, issued or fulfilled")

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.campaign import service as campaign_service
 from campaigns.campaign.models import Campaign
-from campaigns.campaign.rules import CampaignStatus
+from campaigns.campaign.rules import CampaignKind, CampaignStatus
+from campaigns.gift_pack import service as gift_pack_service
+from campaigns.reward import service as reward_service
+from campaigns.reward.rules import OutOfStock, RewardType, RuleSpec, Side
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.core.i18n import HTML_LANG, negotiate_locale
@@ -30,6 +33,25 @@ DEMO_CUSTOMERS = (
     ("demo-alice", "alice@example.com", "Alice Chen", "zh_Hans", "ALICE-SPRING"),
     ("demo-bob", "bob@example.com", "Bob Li", "en", None),
 )
+DEMO_SHARE_CAMPAIGN = "New serum: post with #美妆新品, get a free sample"
+DEMO_PACKS = (
+    ("HOME-CLEAN", "Home-cleaning gift pack", 8800, 25),
+    ("VIP-PACK", "VIP gift pack", 30000, 0),
+    ("SERUM-SAMPLE", "Serum sample", 1500, 200),
+)
+DEMO_RULES = (
+    RuleSpec(Side.referee, RewardType.fixed_discount, amount=2000),
+    RuleSpec(Side.referrer, RewardType.store_credit, amount=2000),
+    RuleSpec(Side.milestone, RewardType.gift_pack, sku="HOME-CLEAN", threshold=3),
+    RuleSpec(
+        Side.milestone,
+        RewardType.gift_pack,
+        sku="VIP-PACK",
+        threshold=10,
+        out_of_stock=OutOfStock.store_credit,
+        alternative_amount=20000,
+    ),
+)
 DEMO_PARTNER = ("Northwind Consulting", "partners@northwind.example")
 
 
@@ -43,6 +65,12 @@ class DemoLoaded:
 
 async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     """Seed the demo (idempotently) and create a fresh admin key for it."""
+    for sku, name, value, stock in DEMO_PACKS:
+        if sku not in {p.sku for p in await gift_pack_service.list_packs(session)}:
+            await gift_pack_service.create_pack(
+                session, sku=sku, name=name, value_amount=value, currency="CNY", stock_on_hand=stock
+            )
+    landing = f"{settings.base_url.rstrip('/')}/demo/shop?utm_source=referral"
     campaign = await session.scalar(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN))
     if campaign is None:
         campaign = await campaign_service.create_campaign(
@@ -51,8 +79,29 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
             name=DEMO_CAMPAIGN,
             currency="CNY",
             status=CampaignStatus.active,
-            landing_url=f"{settings.base_url.rstrip('/')}/demo/shop?utm_source=referral",
+            landing_url=landing,
             hashtag="#春日好物",
+            hold_days=14,
+            budget_amount=1_000_000,
+            per_referrer_cap=20,
+        )
+        for spec in DEMO_RULES:
+            await reward_service.add_rule(session, campaign.id, spec)
+    share_campaign = await session.scalar(select(Campaign).where(Campaign.name == DEMO_SHARE_CAMPAIGN))
+    if share_campaign is None:
+        share_campaign = await campaign_service.create_campaign(
+            session,
+            default_currency="CNY",
+            name=DEMO_SHARE_CAMPAIGN,
+            kind=CampaignKind.social_share,
+            currency="CNY",
+            status=CampaignStatus.active,
+            landing_url=landing,
+            hashtag="#美妆新品",
+            hold_days=0,
+        )
+        await reward_service.add_rule(
+            session, share_campaign.id, RuleSpec(Side.share, RewardType.free_sample, sku="SERUM-SAMPLE")
         )
     codes = []
     for external_id, email, name, locale, vanity in DEMO_CUSTOMERS:
@@ -75,6 +124,20 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
                 ),
             )
         )
+    shared = await referral_code_service.issue_customer_code(
+        session,
+        customer_external_id=DEMO_CUSTOMERS[0][0],
+        campaign_id=share_campaign.id,
+        terms_lookup=campaign_service.get_terms,
+    )
+    codes.append(
+        (
+            f"{DEMO_CUSTOMERS[0][2]} (#美妆新品)",
+            referral_code_service.links_for(
+                shared.referral_code.code, base_url=settings.base_url, secret=settings.resolved_secret()
+            ),
+        )
+    )
     partner = await session.scalar(select(Partner).where(Partner.email == DEMO_PARTNER[1]))
     if partner is None:
         partner = await partner_service.create_partner(session, name=DEMO_PARTNER[0], email=DEMO_PARTNER[1])

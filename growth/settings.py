@@ -54,12 +54,22 @@ class Settings:
     """Sender address of outgoing e-mail."""
     stripe_webhook_secret: str = ""
     """Signing secret (``whsec_...``) of the Stripe webhook endpoint; empty: ``/webhooks/stripe`` is 503."""
+    reward_job_interval_seconds: float = 60.0
+    """How often the embedded profile approves (and issues) rewards whose hold period has passed."""
     log_level: str = "INFO"
     log_json: bool = False
     """Render logs as JSON lines (production) instead of console text."""
     debug: bool = False
     demo: bool = False
     """Serve the demo shop page at ``/demo/shop`` (set by ``growth demo``)."""
+    shipment_webhook_url: str = ""
+    """Where gift-pack shipment requests are POSTed as signed JSON; empty: the shop uses the CSV export."""
+    shipment_webhook_secret: str = ""
+    """HMAC-SHA256 key of the shipment webhook's ``X-Growth-Signature``; empty: the service's secret."""
+    shipment_webhook_timeout_seconds: float = 5.0
+    """How long one shipment webhook request may take; a slower shop is retried later."""
+    share_platforms: str = "weibo,xiaohongshu,douyin,wechat_channels,instagram,tiktok,x,facebook"
+    """Comma-separated platforms whose posts customers may submit for social-share campaigns."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from growth.core.auth import service as auth_service
+from growth.core.auth.rules import Role
+from growth.core.db import make_db_config, make_engine
 from growth.settings import env_flag
 from tests.conftest import create_admin_key
 
@@ -143,5 +146,84 @@ def test_api_can_be_tried_from_the_schema_ui(live_server: str, database_url: str
             status = operation.locator(".live-responses-table .response .response-col_status").first
             status.wait_for()
             assert status.inner_text().strip() == "200"
+        finally:
+            browser.close()
+
+
+async def _create_key(url: str, role: Role) -> str:
+    engine = make_engine(url)
+    try:
+        async with make_db_config(engine).create_session_maker()() as session, session.begin():
+            return (await auth_service.create_key(session, name="browser", role=role)).secret
+    finally:
+        await engine.dispose()
+
+
+def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
+    live_server: str, database_url: str, tmp_path: Path
+) -> None:
+    """Sign in, create a campaign, activate and end it; a stale page's Activate shows the 409 error."""
+    from playwright.sync_api import sync_playwright
+
+    key = asyncio.run(_create_key(database_url, Role.marketing))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1400})
+            page = context.new_page()
+            page.goto(f"{live_server}/marketing/campaigns")
+            assert page.url.startswith(f"{live_server}/sign-in?next=")
+            page.fill("#key", key)
+            page.click("button[type=submit]")
+            assert page.url == f"{live_server}/marketing/campaigns"
+            assert "marketing" in page.locator("#signed-in-as").inner_text()
+            session = next(c for c in context.cookies() if c["name"] == "growth_session")
+            assert session["httpOnly"] and session["sameSite"] == "Lax"
+
+            page.click("#new-campaign")
+            page.fill("#name", "Winter friends")
+            page.fill("#currency", "CNY")
+            page.fill("#landing_url", f"{live_server}/demo/shop")
+            page.fill("#hashtag", "#冬日好物")
+            page.fill("#starts_at", "2026-12-01T09:30")
+            page.fill("#min_order_amount", "20.00")
+            page.fill("#budget_amount", "5000")
+            page.click("#save")
+            assert "?notice=created" in page.url
+            assert page.locator("#campaign-status").inner_text() == "Draft"
+            assert page.locator("#budget").inner_text() == "CN¥0.00 / CN¥5,000.00"
+            page.screenshot(path=str(tmp_path / "campaign-edit.png"), full_page=True)
+
+            stale = context.new_page()  # a second tab, still showing the draft
+            stale.goto(page.url)
+            page.click("#activate")
+            assert page.locator("#campaign-status").inner_text() == "Active"
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#end")
+            assert page.locator("#campaign-status").inner_text() == "Ended"
+            assert page.locator("#notice").inner_text() == "The campaign has ended."
+
+            with stale.expect_response(lambda r: r.request.method == "POST") as answer:
+                stale.click("#activate")
+            assert answer.value.status == 409
+            assert (
+                stale.locator("#page-error").inner_text()
+                == "This campaign is Ended; it cannot become Active."
+            )
+            assert stale.locator("#campaign-status").inner_text() == "Ended"
+            stale.screenshot(path=str(tmp_path / "campaign-409.png"), full_page=True)
+
+            zh = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1400})
+            zh_page = zh.new_page()
+            zh_page.goto(f"{live_server}/marketing/campaigns")
+            assert zh_page.locator("h1").inner_text() == "登录管理后台"
+            zh_page.fill("#key", key)
+            zh_page.click("button[type=submit]")
+            assert zh_page.locator("h1").inner_text() == "推广活动"
+            assert zh_page.locator("#campaigns").get_by_text("已结束").is_visible()
+            zh_page.click("text=Winter friends")
+            assert zh_page.locator("#save").inner_text() == "保存更改"
+            assert zh_page.locator("label[for=landing_url]").inner_text() == "着陆页"
+            zh_page.screenshot(path=str(tmp_path / "campaign-zh.png"), full_page=True)
         finally:
             browser.close()

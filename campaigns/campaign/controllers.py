@@ -1,18 +1,23 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.campaign import forms
 from campaigns.campaign import service as campaign_service
+from campaigns.campaign.errors import IllegalStatusChange, InvalidCampaign
+from campaigns.campaign.forms import CampaignForm, StatusForm
 from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import AttributionModel, CampaignKind, CampaignStatus
 from campaigns.campaign.schemas import CampaignCreate, CampaignRead, CampaignUpdate
-from growth.core.auth.guards import api_key_guard, roles
+from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.settings import Settings
 
@@ -84,3 +89,138 @@ class CampaignController(Controller):
     ) -> CampaignRead:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return to_read(await campaign_service.update_campaign(db_session, campaign_id, **changes))
+
+
+PAGES = "/marketing/campaigns"
+PAGE_SIZE = 200
+FormData = Annotated[CampaignForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+Refused = (InvalidCampaign, IllegalStatusChange)
+"""What a form or a status button can run into; shown on the page, in red, with what was typed."""
+
+
+def _page(
+    request: Request[Any, Any, Any], settings: Settings, name: str, *, status_code: int = 200, **values: Any
+) -> Template:
+    return Template(
+        template_name=f"campaigns/campaign/{name}.html.j2",
+        context=dashboard_context(request, settings) | values,
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+class CampaignPages(Controller):
+    """Marketing's campaign pages: list, create, edit, and the status buttons (signed-in people)."""
+
+    path = PAGES
+    guards = [dashboard_guard]
+    opt = roles(Role.marketing)
+    include_in_schema = False
+
+    @get("/")
+    async def list_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        status: CampaignStatus | None = None,
+        notice: str | None = None,
+    ) -> Template:
+        campaigns = await campaign_service.list_campaigns(db_session, status=status, limit=PAGE_SIZE)
+        rows = [forms.summary(c) for c in campaigns]
+        return _page(request, settings, "list", campaigns=rows, status_filter=status, notice=notice)
+
+    @get("/new")
+    async def new_page(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
+        form = forms.blank_form(
+            default_currency=settings.default_currency,
+            attribution_window_days=settings.attribution_window_days,
+        )
+        return _page(request, settings, "new", form=form, error=None)
+
+    @post("/")
+    async def create(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, data: FormData
+    ) -> Response[Any]:
+        try:
+            values = forms.parse_new(data, default_currency=settings.default_currency, tz=settings.timezone)
+            campaign = await campaign_service.create_campaign(
+                db_session, default_currency=settings.default_currency, **values
+            )
+        except Refused as error:
+            return _page(
+                request,
+                settings,
+                "new",
+                form=data,
+                error=forms.page_error(error),
+                status_code=error.status_code,
+            )
+        return Redirect(f"{PAGES}/{campaign.id}?notice=created", status_code=303)
+
+    @get("/{campaign_id:uuid}")
+    async def detail_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        campaign_id: UUID,
+        notice: str | None = None,
+    ) -> Template:
+        campaign = await campaign_service.get_campaign(db_session, campaign_id)
+        form = forms.form_of(campaign, tz=settings.timezone)
+        return _page(request, settings, "detail", campaign=forms.summary(campaign), form=form, notice=notice)
+
+    @post("/{campaign_id:uuid}")
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        campaign_id: UUID,
+        data: FormData,
+    ) -> Response[Any]:
+        # Amounts are typed in the campaign's own currency, so it is read first.
+        campaign = await campaign_service.get_campaign(db_session, campaign_id)
+        try:
+            changes = forms.parse_edit(data, currency=campaign.currency, tz=settings.timezone)
+            await campaign_service.update_campaign(db_session, campaign_id, **changes)
+        except Refused as error:
+            view, problem = forms.summary(campaign), forms.page_error(error)
+            return _page(
+                request,
+                settings,
+                "detail",
+                campaign=view,
+                form=data,
+                error=problem,
+                status_code=error.status_code,
+            )
+        return Redirect(f"{PAGES}/{campaign_id}?notice=saved", status_code=303)
+
+    @post("/{campaign_id:uuid}/status")
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        campaign_id: UUID,
+        data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        try:
+            campaign = await campaign_service.update_campaign(db_session, campaign_id, status=data.status)
+        except Refused as error:
+            # Nothing changed: show the campaign as it is, with why the button was refused.
+            campaign = await campaign_service.get_campaign(db_session, campaign_id)
+            view, form = forms.summary(campaign), forms.form_of(campaign, tz=settings.timezone)
+            problem = forms.page_error(error, target=data.status)
+            return _page(
+                request,
+                settings,
+                "detail",
+                campaign=view,
+                form=form,
+                error=problem,
+                status_code=error.status_code,
+            )
+        return Redirect(f"{PAGES}/{campaign.id}?notice={campaign.status}", status_code=303)

@@ -21,3 +21,9 @@ async def increment_codes_issued(session: AsyncSession, campaign_id: UUID) -> No
     await session.execute(
         update(Campaign).where(Campaign.id == campaign_id).values(codes_issued=Campaign.codes_issued + 1)
     )
+
+
+async def get_for_update(session: AsyncSession, campaign_id: UUID) -> Campaign | None:
+    # populate_existing: a campaign already in the session is refreshed with the locked row's budget.
+    query = select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))

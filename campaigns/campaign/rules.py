@@ -63,14 +63,26 @@ def normalize_hashtag(tag: str) -> str:
     return tag if tag.startswith("#") else f"#{tag}"
 
 
+# Default-ignorable code points that Unicode files as letters or marks: they draw nothing, so a
+# tag holding one looks like another tag but is not (format characters such as U+200B, U+200D,
+# U+FEFF and the bidi overrides are category Cf and refused with the other non-tag characters).
+INVISIBLE_TAG_CHARACTERS = frozenset(
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0),
+        *range(0xFE00, 0xFE10),  # variation selectors
+        *range(0xE0100, 0xE01F0),  # variation selectors supplement
+    ]
+)
+
+
 def hashtag_problem(tag: str) -> str | None:
-    """Why ``tag`` cannot be a hashtag, or None: letters, marks, digits and ``_`` after one ``#``."""
+    """Why ``tag`` cannot be a hashtag, or None: visible letters, marks, digits and ``_`` after one ``#``."""
     body = normalize_hashtag(tag)[1:]
     if not 1 <= len(body) <= 100:
         return "hashtag must have 1-100 characters after '#'"
     for ch in body:
         category = unicodedata.category(ch)
-        if category[0] not in {"L", "M", "N"} and ch != "_":
+        if (category[0] not in {"L", "M", "N"} and ch != "_") or ord(ch) in INVISIBLE_TAG_CHARACTERS:
             return f"hashtag contains a character that cannot be in a tag: U+{ord(ch):04X}"
     return None
 

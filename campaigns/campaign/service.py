@@ -96,6 +96,14 @@ async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: A
     return campaign
 
 
+async def lock_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
+    """The campaign, its row locked until the transaction ends (budget changes go through this)."""
+    campaign = await repository.get_for_update(session, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
 async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms | None:
     """The campaign as ``growth`` needs it for links and codes (see ``growth.core.ports``)."""
     campaign = await session.get(Campaign, campaign_id)
@@ -114,6 +122,7 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         status=status.value,
         new_customers_only=campaign.new_customers_only and campaign.kind == "referral",
         first_click=campaign.attribution_model == "first_click",
+        kind=campaign.kind,
     )
 
 

@@ -75,8 +75,10 @@ class Reward(Base):
     currency: Mapped[str] = mapped_column(String(3))
     rate_bps: Mapped[int | None] = mapped_column(Integer, default=None)
     """Percent discounts: the rate, in basis points."""
-    coupon_code: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
-    """Discount rewards: the unique code the shop honours."""
+    coupon_code: Mapped[str | None] = mapped_column(String(48), default=None, unique=True)
+    """Discount rewards: the unique code the shop honours (welcome coupons start with the referral code)."""
+    referral_code_id: Mapped[UUID | None] = mapped_column(ForeignKey("referral_codes.id"), default=None)
+    """The code that brought the referee (referee and referrer rewards)."""
     sku: Mapped[str | None] = mapped_column(String(100), default=None)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     """``pending``, ``approved``, ``issued``, ``fulfilled``, ``voided`` or ``not_granted``."""

@@ -18,7 +18,9 @@ class Attribution(Base):
     order_id: Mapped[UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
     method: Mapped[str] = mapped_column(String(20))
     """``lead``, ``coupon``, ``referral_code``, ``click``, ``subscription`` or ``none``."""
-    referral_code_id: Mapped[UUID | None] = mapped_column(ForeignKey("referral_codes.id"), default=None)
+    referral_code_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("referral_codes.id"), default=None, index=True
+    )
     campaign_id: Mapped[UUID | None] = mapped_column(ForeignKey("campaigns.id"), default=None, index=True)
     customer_referrer_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("customers.id"), default=None, index=True

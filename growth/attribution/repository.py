@@ -62,3 +62,18 @@ async def subscription_attribution(
 
 async def get_for_order(session: AsyncSession, order_id: UUID) -> Attribution | None:
     return await session.scalar(select(Attribution).where(Attribution.order_id == order_id))
+
+
+async def referred_orders(
+    session: AsyncSession, referral_code_id: UUID, limit: int
+) -> list[tuple[Order, Customer]]:
+    """The orders a code brought, newest first, with the friend who placed each."""
+    rows = await session.execute(
+        select(Order, Customer)
+        .join(Attribution, Attribution.order_id == Order.id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Attribution.referral_code_id == referral_code_id, Attribution.method != "none")
+        .order_by(Order.placed_at.desc(), Order.id)
+        .limit(limit)
+    )
+    return [(order, customer) for order, customer in rows.tuples()]

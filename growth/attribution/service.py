@@ -14,6 +14,7 @@ from growth.attribution.rules import ClickCandidate, CodeCandidate, Inherited, O
 from growth.core.events.service import publish
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.customer.models import Customer
+from growth.customer.rules import initials
 from growth.order.models import Order
 from growth.referral_code import repository as code_repository
 from growth.referral_code.models import ReferralCode
@@ -66,6 +67,18 @@ async def _code(
     return None if found is None else await _candidate(session, *found, terms_lookup)
 
 
+async def _coupon(
+    session: AsyncSession, typed: str | None, terms_lookup: CampaignTermsLookup
+) -> CodeCandidate | None:
+    """A coupon names its referrer: a referral code, or a welcome coupon ``<referral code>-<suffix>``."""
+    if not typed:
+        return None
+    found = await _code(session, typed, terms_lookup)
+    if found is None and "-" in typed:
+        found = await _code(session, typed.strip().rsplit("-", 1)[0], terms_lookup)
+    return found
+
+
 async def attribute_order(
     session: AsyncSession,
     *,
@@ -96,7 +109,7 @@ async def attribute_order(
             clicks.append(ClickCandidate(click.id, click.clicked_at, candidate))
     unknown = sorted(str(c) for c in set(hints.click_ids) - {click.id for click, _, _ in found})
     lead = await lead_lookup(session, hints.lead_reference, customer.email_key)
-    coupon = await _code(session, hints.coupon_code, terms_lookup)
+    coupon = await _coupon(session, hints.coupon_code, terms_lookup)
     code = await _code(session, hints.referral_code, terms_lookup)
     # The history matters only when a customer's code could claim the order.
     paid_before = bool(coupon or code or clicks) and await repository.has_earlier_paid_order(
@@ -138,6 +151,7 @@ async def attribute_order(
             "customer_referrer_id": _s(decision.customer_id),
             "partner_id": _s(decision.partner_id),
             "referee_customer_id": str(customer.id),
+            "coupon_code": (hints.coupon_code or "").strip().upper() or None,
             "amount": order.amount,
             "currency": order.currency,
         },
@@ -153,3 +167,26 @@ def _s(value: UUID | None) -> str | None:
 async def get_attribution(session: AsyncSession, order_id: UUID) -> Attribution | None:
     """The stored decision for an order."""
     return await repository.get_for_order(session, order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A friend's order brought by a referral code, as the referrer may see it (initials only)."""
+
+    friend_customer_id: UUID
+    friend_initials: str | None
+    ordered_at: datetime
+    order_status: str
+
+
+async def referrals(session: AsyncSession, referral_code_id: UUID, *, limit: int = 100) -> list[Referral]:
+    """The orders a referral code brought, newest first."""
+    return [
+        Referral(
+            friend_customer_id=customer.id,
+            friend_initials=None if customer.is_deleted else initials(customer.name),
+            ordered_at=order.placed_at,
+            order_status=order.status,
+        )
+        for order, customer in await repository.referred_orders(session, referral_code_id, limit)
+    ]

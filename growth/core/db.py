@@ -66,12 +66,13 @@ def make_engine(url: str, *, foreign_keys: bool = True, **overrides: Any) -> Asy
 def make_db_config(engine: AsyncEngine, info: dict[str, Any] | None = None) -> SQLAlchemyAsyncConfig:
     """The advanced-alchemy config shared by requests, workers and the CLI.
 
-    Requests commit on 2xx and roll back otherwise (``autocommit``); services never commit.
+    Requests commit on 2xx and 3xx (a form post answers with a redirect: post/redirect/get) and
+    roll back otherwise; services never commit.
     Sessions keep loaded attributes after commit because responses are built after it.
     """
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
-        before_send_handler="autocommit",
+        before_send_handler="autocommit_include_redirects",
         session_config=AsyncSessionConfig(expire_on_commit=False, info=info or {}),
     )
 

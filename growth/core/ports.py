@@ -33,6 +33,8 @@ class CampaignTerms:
     """Customers with an earlier paid order are not referees (referral campaigns)."""
     first_click: bool = False
     """Attribute to the first click in the window instead of the last."""
+    kind: str = "referral"
+    """``referral``, ``social_share`` or ``partner``: social-share pages take post submissions."""
 
 
 CampaignTermsLookup = Callable[[AsyncSession, UUID], Awaitable[CampaignTerms | None]]
@@ -58,3 +60,60 @@ async def no_leads(
 ) -> LeadFacts | None:
     """The lead lookup before partners can register leads."""
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionFacts:
+    """A post a customer submitted for a social-share campaign, as their share page shows it."""
+
+    url: str
+    platform: str
+    status: str
+    """``pending``, ``approved`` or ``rejected``."""
+    reason: str | None
+    """Why it was rejected; None otherwise."""
+    submitted_at: datetime
+    reward_status: str | None = None
+    """The status of the reward its approval earned (``approved``, ``pending``, ``not_granted``...)."""
+
+
+ShareSubmissionsLookup = Callable[[AsyncSession, UUID], Awaitable[list[SubmissionFacts]]]
+"""``(session, referral_code_id)`` -> the posts submitted with that code, newest first."""
+
+
+async def no_submissions(_session: AsyncSession, _referral_code_id: UUID) -> list[SubmissionFacts]:
+    """The submissions lookup when no package takes hashtag posts."""
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class RewardFacts:
+    """A reward as the customer's share page shows it (the template formats, never decides)."""
+
+    id: UUID
+    side: str
+    """``referee`` (welcome), ``referrer``, ``milestone`` or ``share``."""
+    reward_type: str
+    status: str
+    amount: int
+    """Minor units of ``currency`` (fixed value, credit, or the pack's value)."""
+    currency: str
+    rate_bps: int | None
+    coupon_code: str | None
+    sku: str | None
+    reason: str | None
+    expected_at: datetime | None
+    """When the next stage is expected (the end of the hold for pending rewards), UTC."""
+    referee_customer_id: UUID | None
+    """The friend whose order earned it (referrer rewards)."""
+    needs_address: bool
+    """A pack waits for the customer to confirm the shipping address."""
+
+
+RewardsLookup = Callable[[AsyncSession, UUID, UUID], Awaitable[list[RewardFacts]]]
+"""``(session, customer_id, campaign_id)`` -> the customer's rewards in that campaign, newest first."""
+
+
+async def no_rewards(_session: AsyncSession, _customer_id: UUID, _campaign_id: UUID) -> list[RewardFacts]:
+    """The rewards lookup when no package grants rewards."""
+    return []

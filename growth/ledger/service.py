@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from growth.core.errors import Conflict
 from growth.ledger import repository
 from growth.ledger.models import LedgerEntry, LedgerLine
-from growth.ledger.rules import Line, check_entry, liability_balance, reversal_of
+from growth.ledger.rules import (
+    Line,
+    campaign_expense_account,
+    check_entry,
+    customer_account,
+    liability_balance,
+    reversal_of,
+)
+
+__all__ = ["Line", "campaign_expense_account", "customer_account"]  # what other packages post with
 
 log = structlog.get_logger()
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.click.service import ClickWriter
 from growth.core.i18n import HTML_LANG, negotiate_locale
-from growth.core.ports import CampaignTermsLookup
+from growth.core.ports import CampaignTermsLookup, RewardsLookup, ShareSubmissionsLookup
 from growth.core.time import utc_now
 from growth.link import service as link_service
 from growth.link.rules import QR_DEFAULT_SIZE, QR_MAX_SIZE, QR_MIN_SIZE
@@ -95,16 +95,36 @@ class LinkController(Controller):
         token: str,
         settings: Settings,
         terms_lookup: CampaignTermsLookup,
+        submissions_lookup: ShareSubmissionsLookup,
+        rewards_lookup: RewardsLookup,
         lang: str | None = None,
+        submitted: str | None = None,
+        error: str | None = None,
+        address_saved: str | None = None,
+        address_error: str | None = None,
     ) -> Template:
         locale = negotiate_locale(
             request.headers.get("accept-language"), override=lang, default=settings.default_locale
         )
         view = await link_service.share_view(
-            db_session, token=token, locale=locale, terms_lookup=terms_lookup, settings=settings
+            db_session,
+            token=token,
+            locale=locale,
+            terms_lookup=terms_lookup,
+            settings=settings,
+            submissions_lookup=submissions_lookup,
+            submitted=submitted,
+            error=error,
+            rewards_lookup=rewards_lookup,
+            address_notice="saved" if address_saved else address_error,
         )
         return Template(
             template_name="growth/link/share.html.j2",
-            context={"view": view, "locale": locale, "html_lang": HTML_LANG[locale]},
+            context={
+                "view": view,
+                "locale": locale,
+                "html_lang": HTML_LANG[locale],
+                "timezone": settings.timezone,
+            },
             headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
         )

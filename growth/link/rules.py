@@ -92,3 +92,38 @@ def share_targets(link: str, text: str, subject: str) -> list[ShareTarget]:
         ShareTarget("whatsapp", f"https://wa.me/?text={q(text + ' ' + link)}"),
         ShareTarget("email", f"mailto:?subject={q(subject)}&body={q(text + chr(10) + link)}"),
     ]
+
+
+def personal_hashtag(campaign_hashtag: str, code: str) -> str:
+    """A customer's own tag, so their posts can be traced: ``#春日好物_7KQ2M9XD``.
+
+    The same rule as ``campaigns.share.rules.personal_hashtag`` (growth cannot import it).
+    """
+    return f"{campaign_hashtag}_{code}"
+
+
+POST_FORM_ERRORS = frozenset(
+    {
+        "invalid_post_url",
+        "unsupported_platform",
+        "post_already_submitted",
+        "submission_already_open",
+        "campaign_not_active",
+        "not_a_social_share_campaign",
+        "shares_are_for_customers",
+    }
+)
+"""Error codes the post form redirects back with, each with its own message on the page."""
+
+
+def post_form_notice(submitted: str | None, error: str | None) -> str | None:
+    """What the share page says about the post just submitted: ``submitted``, a known error, or ``error``."""
+    if error is not None:
+        return error if error in POST_FORM_ERRORS else "error"
+    return "submitted" if submitted == "1" else None
+
+
+def percent_label(rate_bps: int) -> str:
+    """Basis points as a percentage without floats: 1000 -> ``10%``, 1250 -> ``12.5%``, 5 -> ``0.05%``."""
+    whole, rest = divmod(rate_bps, 100)
+    return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + "%"

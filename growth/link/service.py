@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from growth.attribution import service as attribution_service
 from growth.click.rules import clean_header, hash_ip
 from growth.click.service import ClickWriter
 from growth.core.i18n import translations
-from growth.core.ports import CampaignTermsLookup
+from growth.core.money import Money
+from growth.core.ports import (
+    CampaignTermsLookup,
+    RewardFacts,
+    RewardsLookup,
+    ShareSubmissionsLookup,
+    SubmissionFacts,
+    no_rewards,
+    no_submissions,
+)
 from growth.link.rules import (
     ShareTarget,
     landing_url_with_code,
+    percent_label,
+    personal_hashtag,
+    post_form_notice,
     qr_etag,
     qr_png,
     qr_svg,
@@ -118,6 +132,32 @@ async def qr_image(
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralRow:
+    """One friend's order, as the referrer sees it: initials, stage, and the reward it earned."""
+
+    friend_initials: str | None
+    ordered_at: datetime
+    order_status: str
+    reward_status: str | None
+    """The referrer's reward for this friend: ``pending``, ``approved``, ``issued``, ... or None."""
+    reward_reason: str | None
+    expected_at: datetime | None
+    """When the reward is expected to be approved (end of the hold), UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRow:
+    """One of the customer's rewards on their page."""
+
+    facts: RewardFacts
+    value: Money | None
+    """What it is worth (None for a percent discount, shown as a rate)."""
+    percent: str | None
+    address_form_url: str | None
+    """Where the shipping-address form posts, when a pack waits for it."""
+
+
+@dataclass(frozen=True, slots=True)
 class ShareView:
     """Everything the share page shows, already decided; the template only formats it."""
 
@@ -129,22 +169,45 @@ class ShareView:
     hashtag: str | None
     referrer_name: str | None
     targets: list[ShareTarget]
+    personal_hashtag: str | None = None
+    """Social-share campaigns: the customer's own tag, so their posts can be traced."""
+    takes_posts: bool = False
+    """Social-share campaigns: the page lists the customer's posts and has a form to submit one."""
+    is_open_for_posts: bool = False
+    post_form_url: str | None = None
+    notice: str | None = None
+    """The outcome of the post just submitted: ``submitted`` or an error code."""
+    submissions: tuple[SubmissionFacts, ...] = ()
+    referrals: tuple[ReferralRow, ...] = ()
+    rewards: tuple[RewardRow, ...] = ()
+    address_notice: str | None = None
+    """``saved`` after a shipping address was confirmed, or an error code."""
 
 
 async def share_view(
-    session: AsyncSession, *, token: str, locale: str, terms_lookup: CampaignTermsLookup, settings: Settings
+    session: AsyncSession,
+    *,
+    token: str,
+    locale: str,
+    terms_lookup: CampaignTermsLookup,
+    settings: Settings,
+    submissions_lookup: ShareSubmissionsLookup = no_submissions,
+    submitted: str | None = None,
+    error: str | None = None,
+    rewards_lookup: RewardsLookup = no_rewards,
+    address_notice: str | None = None,
 ) -> ShareView:
     """The share page behind a signed token; a forged or stale token is a 404."""
     resolved = await referral_code_service.resolve_share_token(
         session, token, secret=settings.resolved_secret(), terms_lookup=terms_lookup
     )
-    link = referral_link(settings.base_url, resolved.referral_code.code)
+    code, terms = resolved.referral_code, resolved.terms
+    link = referral_link(settings.base_url, code.code)
     gettext = translations(locale).gettext
-    text = gettext("I like %(campaign)s - use my link and we both get a reward:") % {
-        "campaign": resolved.terms.name
-    }
-    if resolved.terms.hashtag:
-        text = f"{text} {resolved.terms.hashtag}"
+    text = gettext("I like %(campaign)s - use my link and we both get a reward:") % {"campaign": terms.name}
+    takes_posts = terms.kind == "social_share" and resolved.customer is not None
+    own_tag = personal_hashtag(terms.hashtag, code.code) if takes_posts and terms.hashtag else None
+    text = " ".join(filter(None, (text, terms.hashtag, own_tag)))
     return ShareView(
         code=resolved.referral_code.code,
         link=link,
@@ -154,4 +217,49 @@ async def share_view(
         hashtag=resolved.terms.hashtag,
         referrer_name=resolved.customer.name if resolved.customer else None,
         targets=share_targets(link, text, gettext("A gift for you")),
+        personal_hashtag=own_tag,
+        takes_posts=takes_posts,
+        is_open_for_posts=takes_posts and terms.accepts_clicks,
+        post_form_url=f"/share/{quote(token, safe='')}/submissions" if takes_posts else None,
+        notice=post_form_notice(submitted, error) if takes_posts else None,
+        submissions=tuple(await submissions_lookup(session, code.id)) if takes_posts else (),
+        **await _referrals_and_rewards(session, resolved, token, rewards_lookup),
+        address_notice=address_notice,
     )
+
+
+async def _referrals_and_rewards(
+    session: AsyncSession,
+    resolved: referral_code_service.ResolvedCode,
+    token: str,
+    rewards_lookup: RewardsLookup,
+) -> dict[str, tuple[ReferralRow, ...] | tuple[RewardRow, ...]]:
+    """The friends this code brought (with the reward each earned) and all the customer's rewards."""
+    if resolved.customer is None:
+        return {}
+    facts = await rewards_lookup(session, resolved.customer.id, resolved.terms.id)
+    for_friend = {f.referee_customer_id: f for f in facts if f.side == "referrer"}
+    referrals = []
+    for referral in await attribution_service.referrals(session, resolved.referral_code.id):
+        reward = for_friend.get(referral.friend_customer_id)
+        referrals.append(
+            ReferralRow(
+                friend_initials=referral.friend_initials,
+                ordered_at=referral.ordered_at,
+                order_status=referral.order_status,
+                reward_status=reward.status if reward else None,
+                reward_reason=reward.reason if reward else None,
+                expected_at=reward.expected_at if reward else None,
+            )
+        )
+    form = f"/share/{quote(token, safe='')}/rewards"
+    rows = [
+        RewardRow(
+            facts=f,
+            value=None if f.rate_bps is not None else Money(f.amount, f.currency),
+            percent=percent_label(f.rate_bps) if f.rate_bps is not None else None,
+            address_form_url=f"{form}/{f.id}/address" if f.needs_address else None,
+        )
+        for f in facts
+    ]
+    return {"referrals": tuple(referrals), "rewards": tuple(rows)}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.order.models import Order, OrderLine, OrderTransition, PendingOrderEvent
@@ -60,3 +60,8 @@ async def pending_exists(session: AsyncSession, event_key: str) -> bool:
         await session.scalar(select(PendingOrderEvent.id).where(PendingOrderEvent.event_key == event_key))
         is not None
     )
+
+
+async def has_paid_order(session: AsyncSession, customer_id: UUID) -> bool:
+    query = select(exists().where(Order.customer_id == customer_id, Order.paid_amount > 0))
+    return bool(await session.scalar(query))

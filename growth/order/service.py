@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -261,6 +262,11 @@ async def get_order(session: AsyncSession, external_id: str, *, for_update: bool
     if order is None:
         raise OrderNotFound(f"order {external_id!r} not found")
     return order
+
+
+async def has_paid_order(session: AsyncSession, customer_id: UUID) -> bool:
+    """Whether the customer ever paid for an order (such a customer is no longer new)."""
+    return await repository.has_paid_order(session, customer_id)
 
 
 async def apply_event_by_external_id(

@@ -166,6 +166,16 @@ async def resolve_share_token(
     return await resolve_code(session, code, terms_lookup=terms_lookup)
 
 
+async def customer_for_share_token(
+    session: AsyncSession, token: str, *, secret: str, terms_lookup: CampaignTermsLookup
+) -> Customer:
+    """The customer whose share page ``token`` opens (404 for a forged token or a partner's code)."""
+    resolved = await resolve_share_token(session, token, secret=secret, terms_lookup=terms_lookup)
+    if resolved.customer is None:
+        raise ReferralCodeNotFound("no such share page")
+    return resolved.customer
+
+
 async def revoke_code(
     session: AsyncSession, code: str, *, terms_lookup: CampaignTermsLookup, now: datetime
 ) -> ReferralCode:

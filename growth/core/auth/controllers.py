@@ -1,17 +1,31 @@
 from __future__ import annotations
 
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth import service as auth_service
-from growth.core.auth.guards import api_key_guard, roles
+from growth.core.auth.errors import InvalidApiKey, RoleCannotSignIn
+from growth.core.auth.guards import (
+    DASHBOARD_HOME,
+    SIGN_IN_PATH,
+    api_key_guard,
+    dashboard_context,
+    dashboard_guard,
+    roles,
+    session_cookie,
+)
 from growth.core.auth.models import ApiKey
-from growth.core.auth.rules import Role
-from growth.core.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from growth.core.auth.rules import DashboardSession, Role, safe_next
+from growth.core.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignInForm
 from growth.core.time import utc_now
+from growth.settings import Settings
 
 
 def to_read(api_key: ApiKey) -> ApiKeyRead:
@@ -50,3 +64,64 @@ class ApiKeyController(Controller):
     @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key")
     async def revoke_key(self, db_session: AsyncSession, key_id: UUID) -> ApiKeyRead:
         return to_read(await auth_service.revoke_key(db_session, key_id, now=utc_now()))
+
+
+def _sign_in_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    *,
+    next_path: str,
+    error: InvalidApiKey | RoleCannotSignIn | None = None,
+) -> Template:
+    context = dashboard_context(request, settings)
+    context |= {"next": next_path, "error_code": error.code() if error else None}
+    context["error_role"] = error.details.get("role") if error else None
+    return Template(
+        template_name="growth/core/auth/sign_in.html.j2",
+        context=context,
+        status_code=error.status_code if error else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+class DashboardController(Controller):
+    """The people's way in: paste an API key once, get a signed session cookie for the pages."""
+
+    include_in_schema = False
+
+    @get(SIGN_IN_PATH)
+    async def sign_in_page(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        next_path: Annotated[str | None, QueryParameter(name="next")] = None,
+    ) -> Template:
+        return _sign_in_page(request, settings, next_path=safe_next(next_path, DASHBOARD_HOME))
+
+    @post(SIGN_IN_PATH)
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        next_path, now = safe_next(data.next, DASHBOARD_HOME), utc_now()
+        try:
+            principal = await auth_service.sign_in(db_session, data.key.strip(), now=now)
+        except (InvalidApiKey, RoleCannotSignIn) as error:
+            return _sign_in_page(request, settings, next_path=next_path, error=error)
+        signed_in = DashboardSession(principal.key_id, principal.role, now)
+        return Redirect(next_path, status_code=303, cookies=[session_cookie(settings, signed_in)])
+
+    @post("/sign-out")
+    async def sign_out(self, settings: Settings) -> Redirect:
+        return Redirect(SIGN_IN_PATH, status_code=303, cookies=[session_cookie(settings, None)])
+
+    @get(DASHBOARD_HOME, guards=[dashboard_guard], opt=roles(Role.marketing, Role.finance))
+    async def home(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
+        return Template(
+            template_name="growth/core/auth/home.html.j2",
+            context=dashboard_context(request, settings),
+            headers={"Cache-Control": "no-store"},
+        )

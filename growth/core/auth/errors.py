@@ -15,3 +15,15 @@ class RoleNotAllowed(DomainError):
 
 class InvalidKeyRequest(Invalid):
     pass
+
+
+class RoleCannotSignIn(DomainError):
+    """Partner and shop keys work with their APIs, not the dashboard."""
+
+    status_code = 403
+
+
+class SignInRequired(DomainError):
+    """A dashboard page without a valid session: answered with a redirect to the sign-in page."""
+
+    status_code = 401

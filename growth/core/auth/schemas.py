@@ -29,3 +29,10 @@ class ApiKeyRead(msgspec.Struct):
 class ApiKeyCreated(ApiKeyRead, kw_only=True):
     key: str
     """The secret key. Shown once; only its hash is kept."""
+
+
+class SignInForm(msgspec.Struct):
+    """The dashboard sign-in form (``application/x-www-form-urlencoded``)."""
+
+    key: str = ""
+    next: str = ""

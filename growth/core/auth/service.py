@@ -9,9 +9,23 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.core.auth.errors import ApiKeyNotFound, InvalidApiKey, InvalidKeyRequest
+from growth.core.auth.errors import (
+    ApiKeyNotFound,
+    InvalidApiKey,
+    InvalidKeyRequest,
+    RoleCannotSignIn,
+    SignInRequired,
+)
 from growth.core.auth.models import ApiKey
-from growth.core.auth.rules import Role, generate_key, hash_key, key_prefix, needs_touch, subject_problem
+from growth.core.auth.rules import (
+    Role,
+    can_sign_in,
+    generate_key,
+    hash_key,
+    key_prefix,
+    needs_touch,
+    subject_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -69,3 +83,23 @@ async def revoke_key(session: AsyncSession, key_id: UUID, *, now: datetime) -> A
         raise ApiKeyNotFound(f"API key {key_id} not found")
     api_key.revoked_at = api_key.revoked_at or now
     return api_key
+
+
+async def sign_in(session: AsyncSession, secret: str, *, now: datetime) -> Principal:
+    """The principal of a key that may use the dashboard (admin, marketing, finance)."""
+    principal = await authenticate(session, secret, now=now)
+    if not can_sign_in(principal.role):
+        raise RoleCannotSignIn(
+            f"{principal.role.value} keys cannot sign in to the dashboard", role=principal.role
+        )
+    return principal
+
+
+async def signed_in_principal(session: AsyncSession, key_id: UUID, *, now: datetime) -> Principal:
+    """The principal behind a dashboard session, checked again on every page: revoking a key signs it out."""
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None or api_key.revoked_at is not None or not can_sign_in(Role(api_key.role)):
+        raise SignInRequired("the key of this session is revoked; sign in again")
+    if needs_touch(api_key.last_used_at, now):
+        api_key.last_used_at = now
+    return Principal(api_key.id, api_key.name, Role(api_key.role), api_key.subject_id)

@@ -62,6 +62,14 @@ class TestCreateCampaign:
             "attribution_window_days": 30,
             "attribution_model": "last_click",
             "new_customers_only": True,
+            "starts_at": None,
+            "ends_at": None,
+            "hold_days": 14,
+            "min_order_amount": 0,
+            "budget_amount": None,
+            "budget_spent": 0,
+            "per_referrer_cap": None,
+            "locale": None,
             "codes_issued": 0,
         }
 

@@ -247,3 +247,62 @@ class TestHashtagProblem:
     def test_refuses_length(self, tag: str) -> None:
         problem = hashtag_problem(tag)
         assert problem is not None and "1-100" in problem
+
+
+class TestHashtagInvisibleCharacters:
+    """Characters that draw nothing would make two different tags look alike."""
+
+    @pytest.mark.parametrize(
+        "char",
+        [
+            "\u200b",  # zero-width space
+            "\u200c",  # zero-width non-joiner
+            "\u200d",  # zero-width joiner
+            "\u200e",  # left-to-right mark
+            "\u200f",  # right-to-left mark
+            "\u2060",  # word joiner
+            "\ufeff",  # zero-width no-break space (BOM)
+            "\u00ad",  # soft hyphen
+            "\u061c",  # Arabic letter mark
+            "\u180e",  # Mongolian vowel separator
+            "\u202a",  # left-to-right embedding
+            "\u202b",  # right-to-left embedding
+            "\u202c",  # pop directional formatting
+            "\u202d",  # left-to-right override
+            "\u202e",  # right-to-left override
+            "\u2066",  # left-to-right isolate
+            "\u2067",  # right-to-left isolate
+            "\u2068",  # first strong isolate
+            "\u2069",  # pop directional isolate
+            # Default-ignorable code points filed as letters or marks:
+            "\u034f",  # combining grapheme joiner
+            "\u115f",  # Hangul choseong filler
+            "\u1160",  # Hangul jungseong filler
+            "\u3164",  # Hangul filler
+            "\uffa0",  # half-width Hangul filler
+            "\u17b4",  # Khmer vowel inherent AQ
+            "\u180b",  # Mongolian free variation selector one
+            "\ufe00",  # variation selector-1
+            "\ufe0f",  # variation selector-16
+            "\U000e0100",  # variation selector-17
+            "\U000e01ef",  # variation selector-256
+        ],
+        ids=lambda char: f"U+{ord(char):04X}",
+    )
+    def test_refuses_zero_width_and_bidi_characters(self, char: str) -> None:
+        for tag in (f"#美妆{char}新品", f"#{char}美妆新品", f"#美妆新品{char}"):
+            problem = hashtag_problem(tag)
+            assert problem is not None and f"U+{ord(char):04X}" in problem
+
+    @pytest.mark.parametrize("code_point", [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)])
+    def test_refuses_every_control_character(self, code_point: int) -> None:
+        problem = hashtag_problem(f"#a{chr(code_point)}b")
+        assert problem is not None and "U+" in problem
+
+    @pytest.mark.parametrize("tag", ["#\u3164", "#\u115f\u1160", "#\ufe0f"])
+    def test_a_tag_of_invisible_letters_only_is_refused(self, tag: str) -> None:
+        assert hashtag_problem(tag) is not None
+
+    @pytest.mark.parametrize("tag", ["#한국어", "#各", "#e\u0301te\u0301", "#नमस्ते"])
+    def test_visible_marks_and_hangul_still_pass(self, tag: str) -> None:
+        assert hashtag_problem(tag) is None

@@ -17,6 +17,8 @@ from growth.link.rules import (
     QR_MAX_SIZE,
     QR_MIN_SIZE,
     landing_url_with_code,
+    personal_hashtag,
+    post_form_notice,
     qr_etag,
     qr_png,
     qr_svg,
@@ -294,3 +296,35 @@ class TestShareTargets:
         query = urlsplit(url).query
         for raw in (" ", "#", "\n", "+", "我"):
             assert raw not in query
+
+
+class TestPersonalHashtag:
+    @pytest.mark.parametrize(
+        ("tag", "code", "expected"),
+        [("#美妆新品", "7KQ2M9XD", "#美妆新品_7KQ2M9XD"), ("#Summer", "mei_2026", "#Summer_mei_2026")],
+    )
+    def test_campaign_tag_then_code(self, tag: str, code: str, expected: str) -> None:
+        assert personal_hashtag(tag, code) == expected
+
+
+class TestPostFormNotice:
+    @pytest.mark.parametrize(
+        ("submitted", "error", "notice"),
+        [
+            (None, None, None),
+            ("1", None, "submitted"),
+            ("0", None, None),
+            ("yes", None, None),
+            (None, "invalid_post_url", "invalid_post_url"),
+            (None, "unsupported_platform", "unsupported_platform"),
+            (None, "post_already_submitted", "post_already_submitted"),
+            (None, "submission_already_open", "submission_already_open"),
+            (None, "campaign_not_active", "campaign_not_active"),
+            ("1", "post_already_submitted", "post_already_submitted"),  # an error wins
+            (None, "validation_error", "error"),  # codes the page has no message for
+            (None, "<script>alert(1)</script>", "error"),
+            (None, "", "error"),
+        ],
+    )
+    def test_notice(self, submitted: str | None, error: str | None, notice: str | None) -> None:
+        assert post_form_notice(submitted, error) == notice

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.reward.models import Reward, RewardRule
+
+_LIVE = ("pending", "approved", "issued", "fulfilled")
+
+
+async def active_rules(session: AsyncSession, campaign_id: UUID, side: str | None = None) -> list[RewardRule]:
+    query = select(RewardRule).where(RewardRule.campaign_id == campaign_id, RewardRule.is_active.is_(True))
+    if side is not None:
+        query = query.where(RewardRule.side == side)
+    return list(await session.scalars(query.order_by(RewardRule.threshold, RewardRule.created_at)))
+
+
+async def all_rules(session: AsyncSession, campaign_id: UUID) -> list[RewardRule]:
+    query = select(RewardRule).where(RewardRule.campaign_id == campaign_id)
+    return list(
+        await session.scalars(query.order_by(RewardRule.side, RewardRule.threshold, RewardRule.created_at))
+    )
+
+
+async def get_by_grant_key(session: AsyncSession, grant_key: str) -> Reward | None:
+    return await session.scalar(select(Reward).where(Reward.grant_key == grant_key))
+
+
+async def get_by_coupon(
+    session: AsyncSession, coupon_code: str, *, for_update: bool = False
+) -> Reward | None:
+    query = select(Reward).where(Reward.coupon_code == coupon_code)
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def for_order(session: AsyncSession, order_id: UUID) -> list[Reward]:
+    # Locked in id order so that two events of one order never deadlock each other.
+    query = select(Reward).where(Reward.order_id == order_id).order_by(Reward.id).with_for_update()
+    return list(await session.scalars(query))
+
+
+async def has_live(
+    session: AsyncSession, *, campaign_id: UUID, side: str, referee_id: UUID, exclude_order: UUID
+) -> bool:
+    """Whether the referee already earned a live reward of ``side`` in the campaign through another order."""
+    query = select(func.count()).where(
+        Reward.campaign_id == campaign_id,
+        Reward.side == side,
+        Reward.referee_customer_id == referee_id,
+        Reward.status.in_(_LIVE),
+        Reward.order_id != exclude_order,
+    )
+    return bool(await session.scalar(query))
+
+
+async def count_granted_referrals(session: AsyncSession, campaign_id: UUID, customer_id: UUID) -> int:
+    query = select(func.count()).where(
+        Reward.campaign_id == campaign_id,
+        Reward.customer_id == customer_id,
+        Reward.side == "referrer",
+        Reward.is_granted.is_(True),
+        Reward.status.in_(_LIVE),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def live_milestone_rule_ids(session: AsyncSession, campaign_id: UUID, customer_id: UUID) -> set[UUID]:
+    query = select(Reward.rule_id).where(
+        Reward.campaign_id == campaign_id,
+        Reward.customer_id == customer_id,
+        Reward.side == "milestone",
+        Reward.status.in_(_LIVE),
+    )
+    return set(await session.scalars(query))
+
+
+async def due(session: AsyncSession, now: datetime, limit: int) -> list[Reward]:
+    """Granted rewards past their hold: pending ones to approve, welcome coupons used on a kept order."""
+    query = (
+        select(Reward)
+        .where(
+            Reward.is_granted.is_(True),
+            Reward.approve_after <= now,
+            Reward.is_order_disputed.is_(False),
+            (Reward.status == "pending")
+            | ((Reward.status == "issued") & (Reward.side == "referee") & Reward.order_id.is_not(None)),
+        )
+        .order_by(Reward.approve_after, Reward.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def waiting_for(session: AsyncSession, sku: str) -> list[Reward]:
+    query = (
+        select(Reward)
+        .where(Reward.is_waiting_for_stock.is_(True), Reward.sku == sku, Reward.status == "pending")
+        .order_by(Reward.created_at, Reward.id)
+        .with_for_update()
+    )
+    return list(await session.scalars(query))
+
+
+async def get(session: AsyncSession, reward_id: UUID, *, for_update: bool = False) -> Reward | None:
+    query = select(Reward).where(Reward.id == reward_id)
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def of_customer(
+    session: AsyncSession, customer_id: UUID, campaign_id: UUID | None = None
+) -> list[Reward]:
+    query = select(Reward).where(Reward.customer_id == customer_id)
+    if campaign_id is not None:
+        query = query.where(Reward.campaign_id == campaign_id)
+    return list(await session.scalars(query.order_by(Reward.created_at.desc(), Reward.id)))
+
+
+async def referred_by(session: AsyncSession, referral_code_id: UUID) -> list[Reward]:
+    query = select(Reward).where(Reward.referral_code_id == referral_code_id, Reward.side == "referrer")
+    return list(await session.scalars(query.order_by(Reward.created_at.desc(), Reward.id)))
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    campaign_id: UUID | None,
+    customer_id: UUID | None,
+    status: str | None,
+    order_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> list[Reward]:
+    query = select(Reward)
+    if campaign_id is not None:
+        query = query.where(Reward.campaign_id == campaign_id)
+    if customer_id is not None:
+        query = query.where(Reward.customer_id == customer_id)
+    if status is not None:
+        query = query.where(Reward.status == status)
+    if order_id is not None:
+        query = query.where(Reward.order_id == order_id)
+    query = query.order_by(Reward.created_at.desc(), Reward.id).limit(limit).offset(offset)
+    return list(await session.scalars(query))

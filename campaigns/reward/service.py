@@ -1,0 +1,735 @@
+"""Reward use cases: rules, welcome coupons, and the lifecycle driven by ``growth``'s order events.
+
+Every handler is idempotent: rewards are found again by their ``grant_key``, and a status only
+moves forward (``rules.can_move``), so replaying any event changes nothing. Budget and stock are
+reserved under row locks (campaign, then gift pack), so concurrent grants cannot overspend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.campaign import service as campaign_service
+from campaigns.campaign.models import Campaign
+from campaigns.gift_pack import service as gift_pack_service
+from campaigns.reward import repository
+from campaigns.reward.errors import (
+    CouponNotFound,
+    InvalidRewardRule,
+    NoShareReward,
+    NoWelcomeReward,
+    RewardNotAwaitingAddress,
+    RewardNotFound,
+    RewardRuleNotFound,
+    WelcomeNotAllowed,
+)
+from campaigns.reward.models import Reward, RewardRule
+from campaigns.reward.rules import (
+    OrderFacts,
+    OutOfStock,
+    RewardStatus,
+    RewardType,
+    RuleSpec,
+    Side,
+    approve_after,
+    budget_decision,
+    can_move,
+    generate_coupon_code,
+    milestones_reached,
+    not_qualifying_reason,
+    reward_value,
+    rule_problem,
+    void_reason,
+)
+from growth.core.events.service import DomainEvent
+from growth.core.money import Money
+from growth.core.ports import RewardFacts
+from growth.customer import service as customer_service
+from growth.ledger import service as ledger_service
+from growth.order import service as order_service
+from growth.referral_code import service as referral_code_service
+
+log = structlog.get_logger()
+
+# Order events that can change a reward: closing starts the hold; the others may void or pause it.
+ORDER_EVENTS = (
+    "order.closed",
+    "order.refunded",
+    "order.cancelled",
+    "order.disputed",
+    "order.dispute_won",
+    "order.dispute_lost",
+)
+
+
+def spec_of(rule: RewardRule) -> RuleSpec:
+    """The rule row as the pure rules read it."""
+    return RuleSpec(
+        side=Side(rule.side),
+        reward_type=RewardType(rule.reward_type),
+        amount=rule.amount,
+        rate_bps=rule.rate_bps,
+        max_amount=rule.max_amount,
+        sku=rule.sku,
+        threshold=rule.threshold,
+        out_of_stock=OutOfStock(rule.out_of_stock),
+        alternative_sku=rule.alternative_sku,
+        alternative_amount=rule.alternative_amount,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+async def add_rule(session: AsyncSession, campaign_id: UUID, spec: RuleSpec) -> RewardRule:
+    """Add a reward rule to a campaign (gift packs must exist, in the campaign's currency)."""
+    campaign = await campaign_service.get_campaign(session, campaign_id)
+    if problem := rule_problem(spec, campaign_kind=campaign.kind):
+        raise InvalidRewardRule(problem)
+    for sku in filter(None, (spec.sku, spec.alternative_sku)):
+        pack = await gift_pack_service.get_pack(session, sku)
+        if pack.currency != campaign.currency:
+            raise InvalidRewardRule(
+                f"gift pack {sku} is valued in {pack.currency}, the campaign in {campaign.currency}"
+            )
+    if spec.reward_type is RewardType.percent_discount and spec.max_amount is None and campaign.budget_amount:
+        # A percent coupon's cost is known only at the order: without a cap the budget cannot hold.
+        raise InvalidRewardRule("a percent discount needs max_amount when the campaign has a budget")
+    if spec.side is Side.milestone:
+        taken = {r.threshold for r in await repository.active_rules(session, campaign_id, Side.milestone)}
+        if spec.threshold in taken:
+            raise InvalidRewardRule(f"the campaign already has a milestone at {spec.threshold} referrals")
+    rule = RewardRule(
+        campaign_id=campaign_id,
+        side=spec.side.value,
+        reward_type=spec.reward_type.value,
+        amount=spec.amount,
+        rate_bps=spec.rate_bps,
+        max_amount=spec.max_amount,
+        sku=spec.sku,
+        threshold=spec.threshold,
+        out_of_stock=spec.out_of_stock.value,
+        alternative_sku=spec.alternative_sku,
+        alternative_amount=spec.alternative_amount,
+    )
+    session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def list_rules(session: AsyncSession, campaign_id: UUID) -> list[RewardRule]:
+    """A campaign's reward rules, retired ones included."""
+    await campaign_service.get_campaign(session, campaign_id)
+    return await repository.all_rules(session, campaign_id)
+
+
+async def retire_rule(session: AsyncSession, campaign_id: UUID, rule_id: UUID) -> RewardRule:
+    """Stop a rule granting anything new; rewards already earned under it go on."""
+    rule = await session.get(RewardRule, rule_id)
+    if rule is None or rule.campaign_id != campaign_id:
+        raise RewardRuleNotFound(f"reward rule {rule_id} not found in campaign {campaign_id}")
+    rule.is_active = False
+    await session.flush()
+    return rule
+
+
+# ------------------------------------------------------------------------------------ welcome coupons
+
+
+def _welcome_coupon(referral_code: str) -> str:
+    # The referral code leads the coupon, so that attribution finds the referrer from the coupon alone.
+    return f"{referral_code.upper()}-{generate_coupon_code()[:6]}"
+
+
+async def claim_welcome(
+    session: AsyncSession, *, code: str, customer_external_id: str, email: str | None, now: datetime
+) -> Reward:
+    """The referee's welcome coupon, issued when they arrive through ``code``; asking again returns it."""
+    resolved = await referral_code_service.resolve_code(
+        session, code, terms_lookup=campaign_service.get_terms
+    )
+    if not resolved.terms.accepts_clicks:
+        raise NoWelcomeReward("the campaign is not running")
+    rule = next(
+        (
+            r
+            for r in await repository.active_rules(session, resolved.terms.id, Side.referee)
+            if RewardType(r.reward_type).is_coupon
+        ),
+        None,
+    )
+    if rule is None:
+        raise NoWelcomeReward("the campaign gives no welcome coupon")
+    customer = (
+        await customer_service.upsert_customer(session, external_id=customer_external_id, email=email)
+    ).customer
+    referrer = resolved.customer
+    if referrer is not None and (
+        referrer.id == customer.id
+        or (customer.email_key is not None and customer.email_key == referrer.email_key)
+    ):
+        raise WelcomeNotAllowed("a customer cannot take a welcome reward through their own code")
+    grant_key = f"welcome:{resolved.terms.id}:{customer.id}"
+    if (existing := await repository.get_by_grant_key(session, grant_key)) is not None:
+        return existing
+    if resolved.terms.new_customers_only and await order_service.has_paid_order(session, customer.id):
+        raise WelcomeNotAllowed("welcome rewards are for new customers; this customer has ordered before")
+    campaign = await campaign_service.lock_campaign(session, resolved.terms.id)
+    spec = spec_of(rule)
+    value = reward_value(spec, order_amount=None, pack_value=None, currency=campaign.currency)
+    decision = budget_decision(
+        value,
+        budget_amount=campaign.budget_amount,
+        budget_spent=campaign.budget_spent,
+        cap=None,
+        referrer_granted=None,
+    )
+    if not decision.is_granted:
+        raise WelcomeNotAllowed(f"no welcome coupon: {decision.reason}")
+    campaign.budget_spent += value.amount
+    reward = Reward(
+        grant_key=grant_key,
+        campaign_id=campaign.id,
+        rule_id=rule.id,
+        customer_id=customer.id,
+        side=Side.referee.value,
+        reward_type=rule.reward_type,
+        referee_customer_id=customer.id,
+        referral_code_id=resolved.referral_code.id,
+        amount=value.amount,
+        currency=campaign.currency,
+        rate_bps=rule.rate_bps,
+        coupon_code=_welcome_coupon(resolved.referral_code.code),
+        status=RewardStatus.issued.value,
+        is_granted=True,
+        issued_at=now,
+    )
+    session.add(reward)
+    await session.flush()
+    log.info("campaigns.reward.welcome_issued", reward_id=str(reward.id), campaign_id=str(campaign.id))
+    return reward
+
+
+async def get_coupon(session: AsyncSession, coupon_code: str) -> Reward:
+    """The reward behind a coupon code (any case), or ``CouponNotFound``."""
+    reward = await repository.get_by_coupon(session, coupon_code.strip().upper())
+    if reward is None:
+        raise CouponNotFound("no such coupon")
+    return reward
+
+
+# ----------------------------------------------------------------------------- granting and voiding
+
+
+@dataclass(frozen=True, slots=True)
+class _Earned:
+    """One order's facts as the rewards it earns need them."""
+
+    campaign: Campaign
+    order_id: UUID | None
+    """None for rewards no order earned (approved shares)."""
+    order_external_id: str | None
+    amount: int
+    referee_id: UUID
+    referral_code_id: UUID | None
+
+
+async def _pack_value(session: AsyncSession, sku: str | None) -> int | None:
+    return None if sku is None else (await gift_pack_service.get_pack(session, sku)).value_amount
+
+
+async def _create(
+    session: AsyncSession,
+    rule: RewardRule,
+    earned: _Earned,
+    *,
+    beneficiary: UUID,
+    grant_key: str,
+    reason: str | None,
+) -> Reward:
+    spec = spec_of(rule)
+    value = reward_value(
+        spec,
+        order_amount=earned.amount,
+        pack_value=await _pack_value(session, spec.sku),
+        currency=earned.campaign.currency,
+    )
+    reward = Reward(
+        grant_key=grant_key,
+        campaign_id=earned.campaign.id,
+        rule_id=rule.id,
+        customer_id=beneficiary,
+        side=rule.side,
+        reward_type=rule.reward_type,
+        order_id=earned.order_id,
+        order_external_id=earned.order_external_id,
+        referee_customer_id=earned.referee_id,
+        referral_code_id=earned.referral_code_id,
+        amount=value.amount,
+        currency=value.currency,
+        rate_bps=rule.rate_bps,
+        sku=rule.sku,
+        status=RewardStatus.not_granted.value if reason else RewardStatus.pending.value,
+        reason=f"not granted: {reason}" if reason else None,
+    )
+    session.add(reward)
+    await session.flush()
+    return reward
+
+
+async def _reserve_stock(session: AsyncSession, reward: Reward, rule: RewardRule) -> str | None:
+    """Reserve the pack (or the rule's alternative); None when reserved, else why not."""
+    assert reward.sku is not None
+    if await gift_pack_service.reserve_one(session, reward.sku) is not None:
+        reward.is_stock_reserved = True
+        return None
+    wanted = reward.sku
+    match OutOfStock(rule.out_of_stock):
+        case OutOfStock.gift_pack if rule.alternative_sku and (
+            alternative := await gift_pack_service.reserve_one(session, rule.alternative_sku)
+        ):
+            reward.sku, reward.amount, reward.is_stock_reserved = (
+                alternative.sku,
+                alternative.value_amount,
+                True,
+            )
+            reward.reason = f"gift pack {wanted} out of stock: {alternative.sku} instead"
+            return None
+        case OutOfStock.store_credit if rule.alternative_amount:
+            reward.reward_type, reward.sku, reward.amount = (
+                RewardType.store_credit.value,
+                None,
+                rule.alternative_amount,
+            )
+            reward.reason = f"gift pack {wanted} out of stock: store credit instead"
+            return None
+        case OutOfStock.wait:
+            reward.is_waiting_for_stock = True
+            reward.reason = f"waiting for restock of gift pack {wanted}"
+            return "waiting"
+    return f"not granted: gift pack {wanted} out of stock"
+
+
+async def _grant(session: AsyncSession, reward: Reward) -> bool:
+    """Reserve stock and budget for a pending reward; records why when it cannot be granted."""
+    if reward.is_granted or reward.status != RewardStatus.pending:
+        return reward.is_granted
+    campaign = await campaign_service.lock_campaign(session, reward.campaign_id)
+    granted = None
+    if reward.side == Side.referrer:
+        granted = await repository.count_granted_referrals(session, campaign.id, reward.customer_id)
+    rule = await session.get(RewardRule, reward.rule_id)
+    assert rule is not None
+    if RewardType(reward.reward_type).ships:
+        # Check the budget for the pack first, so a pack is never reserved for a reward that cannot be paid.
+        pre = budget_decision(
+            Money(reward.amount, reward.currency),
+            budget_amount=campaign.budget_amount,
+            budget_spent=campaign.budget_spent,
+            cap=campaign.per_referrer_cap,
+            referrer_granted=granted,
+        )
+        if pre.is_granted and (problem := await _reserve_stock(session, reward, rule)) is not None:
+            if problem != "waiting":
+                reward.status, reward.reason = RewardStatus.not_granted.value, problem
+            return False
+    decision = budget_decision(
+        Money(reward.amount, reward.currency),
+        budget_amount=campaign.budget_amount,
+        budget_spent=campaign.budget_spent,
+        cap=campaign.per_referrer_cap,
+        referrer_granted=granted,
+    )
+    if not decision.is_granted:
+        if reward.is_stock_reserved and reward.sku:
+            await gift_pack_service.release_one(session, reward.sku)
+            reward.is_stock_reserved = False
+        reward.status, reward.reason = RewardStatus.not_granted.value, decision.reason
+        log.info("campaigns.reward.not_granted", reward_id=str(reward.id), reason=decision.reason)
+        return False
+    campaign.budget_spent += reward.amount
+    reward.is_granted, reward.is_waiting_for_stock = True, False
+    if reward.reason and reward.reason.startswith("waiting"):
+        reward.reason = None
+    log.info("campaigns.reward.granted", reward_id=str(reward.id), amount=reward.amount)
+    return True
+
+
+def _ledger_lines(reward: Reward) -> tuple[str, list[ledger_service.Line]] | None:
+    bucket = {RewardType.store_credit: "store_credit", RewardType.cash: "cash_payable"}.get(
+        RewardType(reward.reward_type)
+    )
+    if bucket is None:
+        return None
+    return (
+        f"reward_{'credit' if bucket == 'store_credit' else 'cash'}",
+        [
+            ledger_service.Line(
+                ledger_service.campaign_expense_account(reward.campaign_id), reward.amount, reward.currency
+            ),
+            ledger_service.Line(
+                ledger_service.customer_account(reward.customer_id, bucket), -reward.amount, reward.currency
+            ),
+        ],
+    )
+
+
+async def _issue(session: AsyncSession, reward: Reward, now: datetime) -> None:
+    """Hand an approved reward over: a coupon code, a ledger credit; packs wait for the address."""
+    kind = RewardType(reward.reward_type)
+    if kind.ships:
+        return  # issued when the customer confirms the shipping address
+    if kind.is_coupon and reward.coupon_code is None:
+        reward.coupon_code = generate_coupon_code()
+    if (posting := _ledger_lines(reward)) is not None:
+        entry_kind, lines = posting
+        await ledger_service.post_entry(
+            session, reference=f"reward:{reward.id}:issued", kind=entry_kind, lines=lines, occurred_at=now
+        )
+    _move(reward, RewardStatus.issued, now)
+
+
+def _move(reward: Reward, target: RewardStatus, now: datetime) -> None:
+    if not can_move(RewardStatus(reward.status), target):
+        return
+    reward.status = target.value
+    setattr(reward, f"{target.value}_at", now)
+
+
+async def _approve(session: AsyncSession, reward: Reward, now: datetime) -> None:
+    _move(reward, RewardStatus.approved, now)
+    await _issue(session, reward, now)
+
+
+async def _void(session: AsyncSession, reward: Reward, reason: str, now: datetime) -> None:
+    """Void a reward, releasing its budget and stock and reversing any credit it posted."""
+    status = RewardStatus(reward.status)
+    if not can_move(status, RewardStatus.voided):
+        return
+    if status is RewardStatus.issued and RewardType(reward.reward_type).ships:
+        # The pack is on its way: it cannot be taken back here; marketing sees the reason.
+        reward.reason = f"{reason} after the pack was sent for shipping"
+        return
+    if reward.is_granted:
+        campaign = await campaign_service.lock_campaign(session, reward.campaign_id)
+        campaign.budget_spent -= reward.amount
+        if reward.is_stock_reserved and reward.sku:
+            await gift_pack_service.release_one(session, reward.sku)
+            reward.is_stock_reserved = False
+    if status is RewardStatus.issued and _ledger_lines(reward) is not None:
+        await ledger_service.reverse_entry(
+            session,
+            reference=f"reward:{reward.id}:issued",
+            reversal_reference=f"reward:{reward.id}:voided",
+            occurred_at=now,
+            memo=reason,
+        )
+    reward.is_waiting_for_stock = False
+    reward.reason = reason
+    _move(reward, RewardStatus.voided, now)
+    log.info("campaigns.reward.voided", reward_id=str(reward.id), reason=reason)
+
+
+# ------------------------------------------------------------------------------ order event handlers
+
+
+async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None:
+    """A referred order: pending rewards for the referrer (and referee), or the welcome coupon it used."""
+    p = event.payload
+    if not p.get("campaign_id") or p.get("method") in (None, "none", "lead"):
+        return
+    campaign = await campaign_service.get_campaign(session, UUID(p["campaign_id"]))
+    if campaign.kind != "referral":
+        return
+    earned = _Earned(
+        campaign=campaign,
+        order_id=UUID(p["order_id"]),
+        order_external_id=p["external_id"],
+        amount=int(p["amount"]),
+        referee_id=UUID(p["referee_customer_id"]),
+        referral_code_id=UUID(p["referral_code_id"]) if p.get("referral_code_id") else None,
+    )
+    reason = not_qualifying_reason(
+        OrderFacts(earned.amount, 0, 0, "placed"),
+        min_order_amount=campaign.min_order_amount,
+        is_rejected=False,
+    )
+    if p.get("coupon_code"):
+        await _redeem_welcome(session, p["coupon_code"], earned)
+    for rule in await repository.active_rules(session, campaign.id):
+        side = Side(rule.side)
+        if side is Side.referrer and p.get("customer_referrer_id"):
+            beneficiary = UUID(p["customer_referrer_id"])
+        elif side is Side.referee and not RewardType(rule.reward_type).is_coupon:
+            beneficiary = earned.referee_id
+        else:
+            continue
+        grant_key = f"{side.value}:{rule.id}:{earned.order_id}"
+        if await repository.get_by_grant_key(session, grant_key) is not None:
+            continue
+        if await repository.has_live(
+            session,
+            campaign_id=campaign.id,
+            side=side.value,
+            referee_id=earned.referee_id,
+            exclude_order=earned.order_id,
+        ):
+            continue  # only the referee's first qualifying order earns
+        await _create(session, rule, earned, beneficiary=beneficiary, grant_key=grant_key, reason=reason)
+
+
+async def _redeem_welcome(session: AsyncSession, coupon_code: str, earned: _Earned) -> None:
+    """Tie a welcome coupon to the first order of its holder that used it; percent coupons get their value."""
+    reward = await repository.get_by_coupon(session, coupon_code.strip().upper(), for_update=True)
+    if (
+        reward is None
+        or reward.side != Side.referee
+        or reward.order_id is not None
+        or reward.customer_id != earned.referee_id
+        or reward.status != RewardStatus.issued
+    ):
+        return  # unknown, already used, or used by someone else (the firewall looks at leaked coupons)
+    reward.order_id, reward.order_external_id = earned.order_id, earned.order_external_id
+    rule = await session.get(RewardRule, reward.rule_id)
+    assert rule is not None
+    if RewardType(reward.reward_type) is RewardType.percent_discount:
+        value = reward_value(
+            spec_of(rule), order_amount=earned.amount, pack_value=None, currency=reward.currency
+        )
+        campaign = await campaign_service.lock_campaign(session, reward.campaign_id)
+        # The shop already took the discount off: the budget counts what it really cost.
+        campaign.budget_spent += value.amount - reward.amount
+        reward.amount = value.amount
+
+
+async def on_order_event(session: AsyncSession, event: DomainEvent) -> None:
+    """Closing starts the hold (and grants); refunds, cancellations and lost disputes void; disputes pause."""
+    p = event.payload
+    rewards = await repository.for_order(session, UUID(p["order_id"]))
+    if not rewards:
+        return
+    now = datetime.fromisoformat(p["occurred_at"]) if p.get("occurred_at") else event.occurred_at
+    facts = OrderFacts(int(p["amount"]), int(p["paid_amount"]), int(p["refunded_amount"]), p["status"])
+    campaign = await campaign_service.get_campaign(session, rewards[0].campaign_id)
+    if event.name == "order.closed":
+        await _on_closed(session, rewards, campaign, closed_at=now)
+    elif event.name in ("order.disputed", "order.dispute_won", "order.dispute_lost"):
+        for reward in rewards:
+            reward.is_order_disputed = event.name == "order.disputed"
+    if (reason := void_reason(facts, min_order_amount=campaign.min_order_amount)) is not None:
+        for reward in rewards:
+            await _void(session, reward, reason, event.occurred_at)
+    await session.flush()
+
+
+async def _on_closed(
+    session: AsyncSession, rewards: list[Reward], campaign: Campaign, *, closed_at: datetime
+) -> None:
+    due_at = approve_after(closed_at, campaign.hold_days)
+    for reward in rewards:
+        if reward.order_closed_at is not None:
+            continue  # this close was seen already
+        reward.order_closed_at, reward.approve_after = closed_at, due_at
+        if (
+            reward.status == RewardStatus.pending
+            and await _grant(session, reward)
+            and reward.side == Side.referrer
+        ):
+            await _milestones(session, campaign, reward)
+    if campaign.hold_days == 0:
+        # No hold: what closing granted is approved (and issued) at once.
+        for reward in await repository.for_order(session, rewards[0].order_id):  # milestones included
+            if reward.is_granted and reward.status == RewardStatus.pending and not reward.is_order_disputed:
+                await _approve(session, reward, closed_at)
+
+
+async def _milestones(session: AsyncSession, campaign: Campaign, crossing: Reward) -> None:
+    """Grant each milestone tier the referrer's successful referrals now reach, once per tier."""
+    rules = await repository.active_rules(session, campaign.id, Side.milestone)
+    if not rules:
+        return
+    successful = await repository.count_granted_referrals(session, campaign.id, crossing.customer_id)
+    already = await repository.live_milestone_rule_ids(session, campaign.id, crossing.customer_id)
+    thresholds = [r.threshold for r in rules if r.threshold and r.id not in already]
+    for threshold in milestones_reached(thresholds, successful, set()):
+        rule = next(r for r in rules if r.threshold == threshold)
+        earned = _Earned(
+            campaign,
+            crossing.order_id,
+            crossing.order_external_id,
+            0,
+            crossing.referee_customer_id or crossing.customer_id,
+            crossing.referral_code_id,
+        )
+        grant_key = f"milestone:{rule.id}:{crossing.customer_id}:{crossing.order_id}"
+        if await repository.get_by_grant_key(session, grant_key) is not None:
+            continue
+        reward = await _create(
+            session, rule, earned, beneficiary=crossing.customer_id, grant_key=grant_key, reason=None
+        )
+        reward.order_closed_at, reward.approve_after = crossing.order_closed_at, crossing.approve_after
+        if await _grant(session, reward):
+            log.info("campaigns.reward.milestone", customer_id=str(crossing.customer_id), threshold=threshold)
+
+
+async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
+    """Approve (and issue) rewards whose hold has passed; returns how many moved."""
+    moved = 0
+    for reward in await repository.due(session, now, limit):
+        if reward.status == RewardStatus.pending:
+            await _approve(session, reward, now)
+        else:  # a welcome coupon used on an order that was kept
+            _move(reward, RewardStatus.fulfilled, now)
+        moved += 1
+    await session.flush()
+    if moved:
+        log.info("campaigns.reward.approved_due", count=moved)
+    return moved
+
+
+# ------------------------------------------------------------------------- share rewards and packs
+
+
+async def grant_share_reward(
+    session: AsyncSession, *, campaign_id: UUID, customer_id: UUID, submission_id: UUID, now: datetime
+) -> Reward:
+    """What an approved share earns (sample, pack or credit): granted at once, moderation being the review."""
+    rules = await repository.active_rules(session, campaign_id, Side.share)
+    if not rules:
+        raise NoShareReward("the campaign has no share reward rule")
+    rule = rules[0]
+    grant_key = f"share:{rule.id}:{submission_id}"
+    if (existing := await repository.get_by_grant_key(session, grant_key)) is not None:
+        return existing
+    # Lock the campaign before inserting: the reward's foreign key would otherwise share-lock it first,
+    # and two approvals upgrading that lock to take the budget deadlock each other (PostgreSQL).
+    campaign = await campaign_service.lock_campaign(session, campaign_id)
+    earned = _Earned(campaign, None, None, 0, customer_id, None)
+    reward = await _create(session, rule, earned, beneficiary=customer_id, grant_key=grant_key, reason=None)
+    reward.share_submission_id = submission_id
+    if await _grant(session, reward):
+        await _approve(session, reward, now)
+    await session.flush()
+    return reward
+
+
+async def on_gift_pack_restocked(session: AsyncSession, event: DomainEvent) -> None:
+    """Grant the rewards waiting for this pack, oldest first, while stock lasts."""
+    for reward in await repository.waiting_for(session, event.payload["sku"]):
+        reward.is_waiting_for_stock = False
+        if not await _grant(session, reward):
+            if reward.is_waiting_for_stock:
+                break  # out of stock again: the rest keep waiting
+            continue
+        if reward.share_submission_id is not None:
+            await _approve(session, reward, event.occurred_at)
+
+
+async def confirm_address(
+    session: AsyncSession, *, reward_id: UUID, customer_id: UUID, address: dict[str, Any], now: datetime
+) -> Reward:
+    """The customer confirms (or corrects) where their pack goes: the shipment is requested."""
+    reward = await repository.get(session, reward_id, for_update=True)
+    if reward is None or reward.customer_id != customer_id:
+        raise RewardNotFound("no such reward")
+    if not RewardType(reward.reward_type).ships or reward.status not in (
+        RewardStatus.approved,
+        RewardStatus.issued,
+    ):
+        raise RewardNotAwaitingAddress(f"this reward is {reward.status}; it does not wait for an address")
+    assert reward.sku is not None
+    await gift_pack_service.request_shipment(
+        session, reward_id=reward.id, sku=reward.sku, address=address, now=now
+    )
+    _move(reward, RewardStatus.issued, now)
+    await session.flush()
+    return reward
+
+
+async def on_shipment_event(session: AsyncSession, event: DomainEvent) -> None:
+    """A pack was shipped, delivered, or failed: the reward follows."""
+    reward = await repository.get(session, UUID(event.payload["reward_id"]), for_update=True)
+    if reward is None:
+        return
+    if event.name == "gift_pack.shipment_delivered":
+        _move(reward, RewardStatus.fulfilled, event.occurred_at)
+        reward.is_stock_reserved = False
+    elif event.name == "gift_pack.shipment_shipped":
+        reward.is_stock_reserved = False  # the pack left the warehouse; nothing reserved is left to release
+    elif event.name == "gift_pack.shipment_failed":
+        reward.is_stock_reserved = False  # the failed shipment gave its reservation back (or had shipped)
+        reward.reason = f"shipment failed: {event.payload.get('reason') or 'no reason given'}"
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+async def get_reward(session: AsyncSession, reward_id: UUID) -> Reward:
+    """One reward, or ``RewardNotFound``."""
+    reward = await repository.get(session, reward_id)
+    if reward is None:
+        raise RewardNotFound(f"reward {reward_id} not found")
+    return reward
+
+
+async def list_rewards(
+    session: AsyncSession,
+    *,
+    campaign_id: UUID | None = None,
+    customer_id: UUID | None = None,
+    status: RewardStatus | None = None,
+    order_id: UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Reward]:
+    """Rewards, newest first, filtered."""
+    return await repository.search(
+        session,
+        campaign_id=campaign_id,
+        customer_id=customer_id,
+        status=status.value if status else None,
+        order_id=order_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def rewards_of(
+    session: AsyncSession, customer_id: UUID, campaign_id: UUID | None = None
+) -> list[Reward]:
+    """A customer's rewards, newest first."""
+    return await repository.of_customer(session, customer_id, campaign_id)
+
+
+async def share_page_rewards(
+    session: AsyncSession, customer_id: UUID, campaign_id: UUID
+) -> list[RewardFacts]:
+    """The customer's rewards in a campaign as their share page shows them, with the date each is expected."""
+    facts = []
+    for reward in await repository.of_customer(session, customer_id, campaign_id):
+        status = RewardStatus(reward.status)
+        needs_address = RewardType(reward.reward_type).ships and status is RewardStatus.approved
+        facts.append(
+            RewardFacts(
+                id=reward.id,
+                side=reward.side,
+                reward_type=reward.reward_type,
+                status=reward.status,
+                amount=reward.amount,
+                currency=reward.currency,
+                rate_bps=reward.rate_bps,
+                coupon_code=reward.coupon_code if status is RewardStatus.issued else None,
+                sku=reward.sku,
+                reason=reward.reason,
+                expected_at=reward.approve_after if status is RewardStatus.pending else None,
+                referee_customer_id=reward.referee_customer_id,
+                needs_address=needs_address,
+            )
+        )
+    return facts

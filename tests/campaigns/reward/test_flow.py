@@ -1,0 +1,333 @@
+"""The whole reward flow through the public API: campaign -> code -> friend's click -> welcome
+coupon -> order -> closed -> hold passes -> both rewards approved and issued; and the refund path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.reward import service as reward_service
+from growth.core.auth.rules import Role
+from growth.core.jobs import run_once
+from growth.ledger import service as ledger_service
+from tests.conftest import flush_clicks, in_app_loop
+from tests.factories import bearer, create_key
+
+
+@pytest.fixture
+async def keys(session: AsyncSession) -> dict[str, dict[str, str]]:
+    marketing = await create_key(session, role=Role.marketing)
+    shop = await create_key(session, role=Role.shop)
+    admin = await create_key(session, role=Role.admin)
+    await session.commit()
+    return {"marketing": bearer(marketing), "shop": bearer(shop), "admin": bearer(admin)}
+
+
+async def drain(client: AsyncTestClient[Litestar]) -> None:
+    """Let the in-process outbox worker handle everything committed so far."""
+    await in_app_loop(client, client.app.state.outbox.drain)
+
+
+async def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+class Shop:
+    """What a shop and marketing do through the API, step by step."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], keys: dict[str, dict[str, str]]) -> None:
+        self.client, self.keys = client, keys
+
+    async def campaign(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Friends of tea", "landing_url": "https://shop.example/tea", "currency": "CNY"}
+        body |= {"status": "active", "hold_days": 14} | fields
+        return await ok(
+            await self.client.post("/api/campaigns", json=body, headers=self.keys["marketing"]), 201
+        )
+
+    async def rule(self, campaign_id: str, **rule: Any) -> dict[str, Any]:
+        url = f"/api/campaigns/{campaign_id}/reward-rules"
+        return await ok(await self.client.post(url, json=rule, headers=self.keys["marketing"]), 201)
+
+    async def code(self, campaign_id: str, customer: str, email: str) -> dict[str, Any]:
+        await ok(
+            await self.client.put(
+                f"/api/customers/{customer}", json={"email": email}, headers=self.keys["admin"]
+            ),
+            201,
+        )
+        body = {"campaign_id": campaign_id, "customer_external_id": customer}
+        return await ok(
+            await self.client.post("/api/referral-codes", json=body, headers=self.keys["admin"]), 201
+        )
+
+    async def click(self, code: str) -> str:
+        response = await self.client.get(f"/r/{code}", follow_redirects=False)
+        assert response.status_code == 302
+        await flush_clicks(self.client)
+        return response.headers["location"].split("ref_click=")[1].split("&")[0]
+
+    async def welcome(self, code: str, customer: str, email: str) -> dict[str, Any]:
+        body = {"referral_code": code, "customer": {"external_id": customer, "email": email}}
+        return await ok(
+            await self.client.post("/api/welcome-coupons", json=body, headers=self.keys["shop"]), 201
+        )
+
+    async def order(self, external_id: str, customer: str, amount: int, **hints: Any) -> dict[str, Any]:
+        body = {
+            "external_id": external_id,
+            "customer": {"external_id": customer},
+            "amount": amount,
+            "currency": "CNY",
+            "placed_at": datetime.now(UTC).isoformat(),
+            **hints,
+        }
+        created = await ok(await self.client.post("/api/orders", json=body, headers=self.keys["shop"]), 201)
+        await drain(self.client)
+        return created
+
+    async def event(self, external_id: str, type_: str, **fields: Any) -> None:
+        body = {"type": type_, "event_id": f"{external_id}-{type_}-{fields.get('amount', '')}", **fields}
+        url = f"/api/orders/{external_id}/events"
+        response = await self.client.post(url, json=body, headers=self.keys["shop"])
+        assert response.status_code in (200, 201), response.text
+        await drain(self.client)
+
+    async def rewards(self, **params: str) -> list[dict[str, Any]]:
+        return await ok(await self.client.get("/api/rewards", params=params, headers=self.keys["marketing"]))
+
+
+async def pass_hold(client: AsyncTestClient[Litestar], days: int) -> int:
+    """Run the periodic approval job (on the app's loop and engine) as it will run ``days`` from now."""
+    later = datetime.now(UTC) + timedelta(days=days)
+
+    async def job() -> int:
+        return await run_once(
+            client.app.state.session_maker, lambda s, now: reward_service.approve_due(s, now=now), now=later
+        )
+
+    moved: int = await in_app_loop(client, job)
+    return moved
+
+
+@pytest.fixture
+def shop(client: AsyncTestClient[Litestar], keys: dict[str, dict[str, str]]) -> Shop:
+    return Shop(client, keys)
+
+
+async def _referred_order(shop: Shop, **campaign_fields: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    campaign = await shop.campaign(**campaign_fields)
+    await shop.rule(campaign["id"], side="referrer", reward_type="store_credit", amount=2000)
+    await shop.rule(campaign["id"], side="referee", reward_type="fixed_discount", amount=1500)
+    code = (await shop.code(campaign["id"], "alice", "alice@example.com"))["code"]
+    click = await shop.click(code)
+    coupon = await shop.welcome(code, "bob", "bob@example.com")
+    assert coupon["coupon_code"].startswith(code.upper() + "-")
+    assert coupon["is_usable"] is True and coupon["amount"] == 1500
+    await shop.order("o-1", "bob", 19900, click_ids=[click], coupon_code=coupon["coupon_code"])
+    return campaign, coupon, code
+
+
+class TestRewardFlow:
+    async def test_closed_order_past_its_hold_approves_and_issues_both_rewards(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign, _, _ = await _referred_order(shop)
+        attribution = await ok(await client.get("/api/orders/o-1/attribution", headers=shop.keys["admin"]))
+        assert attribution["method"] == "coupon"
+
+        referrer, welcome = await _two(shop, campaign["id"])
+        assert referrer["status"] == "pending" and referrer["is_granted"] is False
+        assert welcome["status"] == "issued" and welcome["order_external_id"] == "o-1"
+
+        for event in ("paid", "fulfilled", "closed"):
+            await shop.event("o-1", event)
+        referrer, welcome = await _two(shop, campaign["id"])
+        assert referrer["status"] == "pending" and referrer["is_granted"] is True
+        approve_at = datetime.fromisoformat(referrer["approve_after"])
+        assert timedelta(days=13, hours=23) < approve_at - datetime.now(UTC) <= timedelta(days=14)
+
+        assert await pass_hold(client, days=13) == 0  # still inside the hold
+        assert await pass_hold(client, days=15) == 2
+        referrer, welcome = await _two(shop, campaign["id"])
+        assert referrer["status"] == "issued" and referrer["approved_at"] and referrer["issued_at"]
+        assert welcome["status"] == "fulfilled"
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 2000 + 1500
+
+        async def credit() -> int:
+            async with client.app.state.session_maker() as s:
+                return await ledger_service.liability(
+                    s, f"customer:{referrer['customer_id']}:store_credit", "CNY"
+                )
+
+        assert await in_app_loop(client, credit) == 2000
+        # Replaying the job later changes nothing.
+        assert await pass_hold(client, days=30) == 0
+
+    async def test_refund_voids_both_rewards_and_releases_the_budget(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign, _, _ = await _referred_order(shop)
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+        await shop.event("o-1", "refunded")
+
+        referrer, welcome = await _two(shop, campaign["id"])
+        assert (referrer["status"], referrer["reason"]) == ("voided", "order refunded")
+        assert (welcome["status"], welcome["reason"]) == ("voided", "order refunded")
+        assert await pass_hold(client, days=30) == 0
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 0
+
+    async def test_refund_after_the_credit_was_issued_reverses_it_in_the_ledger(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign, _, _ = await _referred_order(shop, hold_days=0)
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+        referrer, _ = await _two(shop, campaign["id"])
+        assert referrer["status"] == "issued"  # no hold: approved and issued on close
+
+        await shop.event("o-1", "refunded")
+        referrer, _ = await _two(shop, campaign["id"])
+        assert referrer["status"] == "voided"
+
+        async def books() -> tuple[int, list[Any]]:
+            async with client.app.state.session_maker() as s:
+                owed = await ledger_service.liability(
+                    s, f"customer:{referrer['customer_id']}:store_credit", "CNY"
+                )
+                return owed, await ledger_service.unbalanced_entries(s)
+
+        assert await in_app_loop(client, books) == (0, [])
+
+    async def test_replaying_every_event_twice_changes_nothing(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign, _, _ = await _referred_order(shop, hold_days=0)
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+        before = await shop.rewards(campaign_id=campaign["id"])
+        assert await in_app_loop(client, lambda: _replay_all(client)) == 2  # attributed, closed
+        assert await shop.rewards(campaign_id=campaign["id"]) == before
+
+        await shop.event("o-1", "refunded")
+        voided = await shop.rewards(campaign_id=campaign["id"])
+        assert {r["status"] for r in voided} == {"voided"}
+        assert await in_app_loop(client, lambda: _replay_all(client)) == 3
+        assert await shop.rewards(campaign_id=campaign["id"]) == voided
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 0
+
+
+async def _replay_all(client: AsyncTestClient[Litestar]) -> int:
+    """Hand every event in the outbox to the reward handlers once more, as a redelivery would."""
+    from sqlalchemy import select
+
+    from growth.app import build_subscriptions
+    from growth.core.events.models import OutboxEvent
+    from growth.core.events.service import DomainEvent
+
+    subscriptions = build_subscriptions(settings=client.app.state.settings)
+    count = 0
+    async with client.app.state.session_maker() as session, session.begin():
+        for row in await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)):
+            event = DomainEvent(row.id, row.name, row.payload, row.occurred_at)
+            for name, handler in subscriptions.handlers_for(row.name).items():
+                if name == "campaigns.rewards":
+                    await handler(session, event)
+                    count += 1
+    return count
+
+
+async def _two(shop: Shop, campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    rewards = await shop.rewards(campaign_id=campaign_id)
+    by_side = {r["side"]: r for r in rewards}
+    assert len(rewards) == 2, rewards
+    return by_side["referrer"], by_side["referee"]
+
+
+class TestRuleApi:
+    async def test_bad_rules_are_refused_with_the_reason(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign = await shop.campaign(budget_amount=100_000)
+        url = f"/api/campaigns/{campaign['id']}/reward-rules"
+        cases = [
+            ({"side": "referee", "reward_type": "percent_discount", "rate_bps": 1000}, 422, "max_amount"),
+            ({"side": "referrer", "reward_type": "store_credit"}, 422, "positive amount"),
+            ({"side": "referrer", "reward_type": "gift_pack", "sku": "NOPE"}, 404, "NOPE"),
+            ({"side": "milestone", "reward_type": "store_credit", "amount": 100}, 422, "threshold"),
+            ({"side": "share", "reward_type": "free_sample", "sku": "X"}, 422, "social_share"),
+            ({"side": "referrer", "reward_type": "cash", "amount": 1.5}, 400, ""),
+            ({"side": "referrer", "reward_type": "bitcoin", "amount": 1}, 400, ""),
+        ]
+        for body, status, words in cases:
+            response = await client.post(url, json=body, headers=shop.keys["marketing"])
+            assert response.status_code == status, (body, response.text)
+            assert words in response.json()["error"]["message"]
+        assert await ok(await client.get(url, headers=shop.keys["marketing"])) == []
+        assert (await client.post(url, json=cases[1][0], headers=shop.keys["shop"])).status_code == 403
+
+    async def test_welcome_coupon_refusals(self, shop: Shop, client: AsyncTestClient[Litestar]) -> None:
+        campaign = await shop.campaign()
+        code = (await shop.code(campaign["id"], "alice", "alice@example.com"))["code"]
+        body = {"referral_code": code, "customer": {"external_id": "bob"}}
+        response = await client.post("/api/welcome-coupons", json=body, headers=shop.keys["shop"])
+        assert response.status_code == 409 and "no welcome coupon" in response.text  # no referee rule yet
+        await shop.rule(campaign["id"], side="referee", reward_type="fixed_discount", amount=500)
+        own = {"referral_code": code, "customer": {"external_id": "alice"}}
+        response = await client.post("/api/welcome-coupons", json=own, headers=shop.keys["shop"])
+        assert response.status_code == 409 and "own code" in response.text
+        unknown = {"referral_code": "NOSUCHCODE", "customer": {"external_id": "bob"}}
+        assert (
+            await client.post("/api/welcome-coupons", json=unknown, headers=shop.keys["shop"])
+        ).status_code == 404
+        first = await shop.welcome(code, "bob", "bob@example.com")
+        again = await shop.welcome(code, "bob", "bob@example.com")
+        assert first["coupon_code"] == again["coupon_code"]
+        checked = await ok(
+            await client.get(f"/api/coupons/{first['coupon_code'].lower()}", headers=shop.keys["shop"])
+        )
+        assert checked["is_usable"] is True and checked["amount"] == 500
+        assert (await client.get("/api/coupons/NOPE-123456", headers=shop.keys["shop"])).status_code == 404
+        assert (await client.post("/api/welcome-coupons", json=body)).status_code == 401
+
+
+class TestSharePage:
+    async def test_lists_referrals_and_rewards_with_status_and_expected_date(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign = await shop.campaign()
+        await shop.rule(campaign["id"], side="referrer", reward_type="store_credit", amount=2000)
+        await shop.rule(campaign["id"], side="referee", reward_type="fixed_discount", amount=1500)
+        issued = await shop.code(campaign["id"], "alice", "alice@example.com")
+        share_path = "/share/" + issued["share_url"].rsplit("/share/", 1)[1]
+        await ok(
+            await client.put("/api/customers/bob", json={"name": "Bob Li"}, headers=shop.keys["admin"]), 201
+        )
+        coupon = await shop.welcome(issued["code"], "bob", "bob@example.com")
+        await shop.order("o-1", "bob", 19900, coupon_code=coupon["coupon_code"])
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+
+        page = await client.get(share_path, headers={"accept-language": "en"})
+        assert page.status_code == 200
+        html = page.text
+        assert "Friends you referred" in html and "B. L." in html and "bob@example.com" not in html
+        assert "Order closed" in html and "Pending" in html
+        assert "CN¥20.00 store credit" in html or "¥20.00 store credit" in html
+        expected = (datetime.now(UTC) + timedelta(days=14)).strftime("%b %-d, %Y")
+        assert f"Expected {expected}" in html
+
+        # The friend sees the welcome coupon on their own page; the referrer's credit shows once issued.
+        await pass_hold(client, days=15)
+        html = (await client.get(share_path, headers={"accept-language": "zh-CN"})).text
+        assert "你推荐的朋友" in html and "已发放" in html and "店铺余额" in html
