@@ -59,3 +59,27 @@ def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) ->
     assert '"external_id":"order-1001"' in out and '"refunded_amount":' not in out.split("order-1001")[0]
     assert '"method":"click"' in out, out
     assert '"event":"refunded","from_status":"paid","to_status":"paid","amount":5000' in out
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_rewards_flow_works(live_server: str, database_url: str, tmp_path: Path) -> None:
+    script = _block_after("## Campaigns and rewards").replace("http://127.0.0.1:8000", live_server)
+    key = asyncio.run(create_admin_key(database_url))
+
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={"KEY": key, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert '"sku":"HOME-CLEAN"' in out and out.count("201\n") == 3, out
+    assert re.search(r'"coupon_code":"[0-9A-Z]{8}-[0-9A-Z]{6}","reward_type":"fixed_discount"', out), out
+    assert '"is_usable":true' in out
+    assert re.search(r'"side":"referrer","reward_type":"store_credit","status":"issued"', out), out
+    assert re.search(r'"side":"referee","reward_type":"fixed_discount","status":"issued"', out), out
+    assert out.rstrip().endswith('{"moved":1}'), out

@@ -145,3 +145,17 @@ async def search(
         query = query.where(Reward.order_id == order_id)
     query = query.order_by(Reward.created_at.desc(), Reward.id).limit(limit).offset(offset)
     return list(await session.scalars(query))
+
+
+async def waiting_counts(session: AsyncSession, campaign_id: UUID) -> dict[str, int]:
+    """Rewards of the campaign waiting for a restock, by sku."""
+    rows = await session.execute(
+        select(Reward.sku, func.count())
+        .where(
+            Reward.campaign_id == campaign_id,
+            Reward.is_waiting_for_stock.is_(True),
+            Reward.status == "pending",
+        )
+        .group_by(Reward.sku)
+    )
+    return {sku: int(n) for sku, n in rows.tuples() if sku}

@@ -482,6 +482,26 @@ async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None
         ):
             continue  # only the referee's first qualifying order earns
         await _create(session, rule, earned, beneficiary=beneficiary, grant_key=grant_key, reason=reason)
+    await _catch_up(session, earned, event)
+
+
+async def _catch_up(session: AsyncSession, earned: _Earned, event: DomainEvent) -> None:
+    """Apply what the order went through before this (retried) event was handled: close, refund."""
+    order = await order_service.get_order(session, earned.order_external_id or "")
+    if order.status == "placed" or (order.status == "paid" and not order.refunded_amount):
+        return  # nothing happened yet that rewards react to (the usual case)
+    rewards = await repository.for_order(session, order.id)
+    if closed := await order_service.closed_at(session, order.id):
+        await _on_closed(
+            session, [r for r in rewards if r.order_closed_at is None], earned.campaign, closed_at=closed
+        )
+    if order.status == "disputed":
+        for reward in rewards:
+            reward.is_order_disputed = True
+    facts = OrderFacts(order.amount, order.paid_amount, order.refunded_amount, order.status)
+    if (reason := void_reason(facts, min_order_amount=earned.campaign.min_order_amount)) is not None:
+        for reward in rewards:
+            await _void(session, reward, reason, event.occurred_at)
 
 
 async def _redeem_welcome(session: AsyncSession, coupon_code: str, earned: _Earned) -> None:
@@ -531,6 +551,8 @@ async def on_order_event(session: AsyncSession, event: DomainEvent) -> None:
 async def _on_closed(
     session: AsyncSession, rewards: list[Reward], campaign: Campaign, *, closed_at: datetime
 ) -> None:
+    if not rewards:
+        return
     due_at = approve_after(closed_at, campaign.hold_days)
     for reward in rewards:
         if reward.order_closed_at is not None:
@@ -733,3 +755,52 @@ async def share_page_rewards(
             )
         )
     return facts
+
+
+@dataclass(frozen=True, slots=True)
+class StockWarning:
+    """A gift pack a campaign's rules give that has run out (or nearly): what marketing must see."""
+
+    rule_id: UUID
+    sku: str
+    pack_name: str
+    available: int
+    is_out_of_stock: bool
+    waiting: int
+    """Rewards waiting for this pack's restock."""
+    out_of_stock: OutOfStock
+    """What the rule does meanwhile: wait, store credit, another pack, or nothing."""
+    alternative_sku: str | None
+    alternative_amount: int | None
+    currency: str
+
+
+async def stock_warnings(
+    session: AsyncSession, campaign_id: UUID, *, low_stock: int = 5
+) -> list[StockWarning]:
+    """The campaign's gift packs that are out of stock or below ``low_stock``, with the rule's alternative."""
+    campaign = await campaign_service.get_campaign(session, campaign_id)
+    waiting = await repository.waiting_counts(session, campaign_id)
+    warnings = []
+    for rule in await repository.active_rules(session, campaign_id):
+        if rule.sku is None:
+            continue
+        pack = await gift_pack_service.get_pack(session, rule.sku)
+        available = pack.stock_on_hand - pack.stock_reserved
+        if available >= low_stock and not waiting.get(rule.sku):
+            continue
+        warnings.append(
+            StockWarning(
+                rule_id=rule.id,
+                sku=pack.sku,
+                pack_name=pack.name,
+                available=available,
+                is_out_of_stock=available <= 0,
+                waiting=waiting.get(rule.sku, 0),
+                out_of_stock=OutOfStock(rule.out_of_stock),
+                alternative_sku=rule.alternative_sku,
+                alternative_amount=rule.alternative_amount,
+                currency=campaign.currency,
+            )
+        )
+    return warnings

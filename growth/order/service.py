@@ -264,6 +264,12 @@ async def get_order(session: AsyncSession, external_id: str, *, for_update: bool
     return order
 
 
+async def closed_at(session: AsyncSession, order_id: UUID) -> datetime | None:
+    """When the order was closed (at the source), or None if it never was."""
+    closes = [t for t in await repository.transitions_of(session, order_id) if t.event == "closed"]
+    return closes[0].occurred_at if closes else None
+
+
 async def has_paid_order(session: AsyncSession, customer_id: UUID) -> bool:
     """Whether the customer ever paid for an order (such a customer is no longer new)."""
     return await repository.has_paid_order(session, customer_id)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.reward import service as reward_service
 from growth.core.auth.rules import Role
+from growth.core.events.service import DomainEvent
 from growth.core.jobs import run_once
 from growth.ledger import service as ledger_service
 from tests.conftest import flush_clicks, in_app_loop
@@ -331,3 +332,133 @@ class TestSharePage:
         await pass_hold(client, days=15)
         html = (await client.get(share_path, headers={"accept-language": "zh-CN"})).text
         assert "你推荐的朋友" in html and "已发放" in html and "店铺余额" in html
+
+
+class TestGiftPackFlow:
+    async def test_milestone_pack_waits_for_the_address_then_ships_and_is_fulfilled(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        from tests.pages import HTML, post_form
+
+        pack = {"sku": "HOME-CLEAN", "name": "Home-cleaning pack", "value_amount": 8800, "currency": "CNY"}
+        await ok(
+            await client.post(
+                "/api/gift-packs", json=pack | {"stock_on_hand": 1}, headers=shop.keys["marketing"]
+            ),
+            201,
+        )
+        campaign = await shop.campaign(hold_days=0)
+        await shop.rule(
+            campaign["id"], side="milestone", reward_type="gift_pack", sku="HOME-CLEAN", threshold=1
+        )
+        await shop.rule(campaign["id"], side="referrer", reward_type="store_credit", amount=1000)
+        issued = await shop.code(campaign["id"], "alice", "alice@example.com")
+        share_path = "/share/" + issued["share_url"].rsplit("/share/", 1)[1]
+        await shop.order("o-1", "bob", 19900, referral_code=issued["code"])
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+
+        rewards = {r["side"]: r for r in await shop.rewards(campaign_id=campaign["id"])}
+        milestone = rewards["milestone"]
+        assert milestone["status"] == "approved" and milestone["is_granted"] is True
+        stock = await ok(await client.get("/api/gift-packs/HOME-CLEAN", headers=shop.keys["marketing"]))
+        assert stock["stock_reserved"] == 1
+
+        action = f"{share_path}/rewards/{milestone['id']}/address"
+        bad = await post_form(
+            client, share_path, action, {"name": "Alice", "line1": "1 Road", "city": "Shanghai"}
+        )
+        assert bad.status_code == 303 and "address_error=invalid_address" in bad.headers["location"]
+        address = {
+            "name": "Alice Chen",
+            "line1": "88 Nanjing Rd",
+            "city": "Shanghai",
+            "postal_code": "200001",
+        }
+        done = await post_form(client, share_path, action, address | {"country": "cn"})
+        assert done.status_code == 303 and "address_saved=1" in done.headers["location"]
+        page = await client.get(done.headers["location"], headers=HTML)
+        assert "Your gift is on its way" in page.text
+        no_csrf = await client.post(action, data=address | {"country": "CN"}, headers=HTML)
+        assert no_csrf.status_code == 403
+
+        shipments = await ok(await client.get("/api/shipments", headers=shop.keys["shop"]))
+        assert len(shipments) == 1 and shipments[0]["address"]["country"] == "CN"
+        url = f"/api/shipments/{shipments[0]['id']}/status"
+        for body in (
+            {"status": "shipped", "carrier": "SF", "tracking_number": "SF123"},
+            {"status": "delivered"},
+        ):
+            await ok(await client.post(url, json=body, headers=shop.keys["shop"]))
+            await drain(client)
+        reward = await ok(await client.get(f"/api/rewards/{milestone['id']}", headers=shop.keys["marketing"]))
+        assert reward["status"] == "fulfilled"
+        stock = await ok(await client.get("/api/gift-packs/HOME-CLEAN", headers=shop.keys["marketing"]))
+        assert (stock["stock_on_hand"], stock["stock_reserved"]) == (0, 0)
+
+    async def test_out_of_stock_pack_waits_and_is_granted_on_restock(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        pack = {"sku": "VIP", "name": "VIP pack", "value_amount": 30000, "currency": "CNY"}
+        await ok(await client.post("/api/gift-packs", json=pack, headers=shop.keys["marketing"]), 201)
+        campaign = await shop.campaign(hold_days=0)
+        await shop.rule(
+            campaign["id"], side="referrer", reward_type="gift_pack", sku="VIP", out_of_stock="wait"
+        )
+        issued = await shop.code(campaign["id"], "alice", "alice@example.com")
+        await shop.order("o-1", "bob", 19900, referral_code=issued["code"])
+        for event in ("paid", "closed"):
+            await shop.event("o-1", event)
+        (reward,) = await shop.rewards(campaign_id=campaign["id"])
+        assert reward["status"] == "pending" and reward["is_waiting_for_stock"] is True
+        assert reward["reason"] == "waiting for restock of gift pack VIP"
+
+        await ok(
+            await client.post(
+                "/api/gift-packs/VIP/restock", json={"quantity": 2}, headers=shop.keys["marketing"]
+            )
+        )
+        await drain(client)
+        await pass_hold(client, days=0)
+        (reward,) = await shop.rewards(campaign_id=campaign["id"])
+        assert reward["status"] == "approved" and reward["is_granted"] is True and reward["reason"] is None
+
+
+class TestLateAttribution:
+    async def test_a_retried_attribution_handler_catches_up_with_a_closed_or_refunded_order(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        """The outbox retries a failed handler later: by then the order may be closed, or refunded."""
+        from sqlalchemy import delete, select, update
+
+        from campaigns.campaign.models import Campaign
+        from campaigns.reward.models import Reward
+        from growth.core.events.models import OutboxEvent
+
+        campaign = await shop.campaign(hold_days=0)
+        await shop.rule(campaign["id"], side="referrer", reward_type="store_credit", amount=2000)
+        issued = await shop.code(campaign["id"], "alice", "alice@example.com")
+        for n in (1, 2):
+            await shop.order(f"o-{n}", f"friend-{n}", 19900, referral_code=issued["code"])
+        for event in ("paid", "closed"):
+            for n in (1, 2):
+                await shop.event(f"o-{n}", event)
+        await shop.event("o-2", "refunded")
+
+        async def redo_attribution() -> None:
+            # As if the attribution handler had failed: no rewards yet; then it runs after everything else.
+            async with client.app.state.session_maker() as s, s.begin():
+                await s.execute(delete(Reward))
+                await s.execute(update(Campaign).values(budget_spent=0))
+                rows = await s.scalars(select(OutboxEvent).where(OutboxEvent.name == "order.attributed"))
+                for row in rows:
+                    await reward_service.on_order_attributed(
+                        s, DomainEvent(row.id, row.name, row.payload, row.occurred_at)
+                    )
+
+        await in_app_loop(client, redo_attribution)
+        rewards = {r["order_external_id"]: r for r in await shop.rewards(campaign_id=campaign["id"])}
+        assert rewards["o-1"]["status"] == "issued"
+        assert (rewards["o-2"]["status"], rewards["o-2"]["reason"]) == ("voided", "order refunded")
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 2000  # o-1's; o-2's was reserved, then released
