@@ -752,6 +752,9 @@ async def share_page_rewards(
                 expected_at=reward.approve_after if status is RewardStatus.pending else None,
                 referee_customer_id=reward.referee_customer_id,
                 needs_address=needs_address,
+                item_name=(await gift_pack_service.get_pack(session, reward.sku)).name
+                if reward.sku
+                else None,
             )
         )
     return facts

@@ -108,6 +108,8 @@ class RewardFacts:
     """The friend whose order earned it (referrer rewards)."""
     needs_address: bool
     """A pack waits for the customer to confirm the shipping address."""
+    item_name: str | None = None
+    """The gift pack's or sample's name."""
 
 
 RewardsLookup = Callable[[AsyncSession, UUID, UUID], Awaitable[list[RewardFacts]]]
