@@ -77,6 +77,7 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"  Partner {loaded.partner_code[0]}: {base}/r/{loaded.partner_code[1]}")
     click.echo(f"\n  API docs   : {base}/schema")
     click.echo(f"  Health     : {base}/health")
+    click.echo(f"  Marketing  : {base}/sign-in (sign in with the admin key below)")
     click.echo(f"  Admin key  : {loaded.admin_key}   (shown once; send as 'Authorization: Bearer <key>')\n")
     if serve:
         click.echo(f"Serving on {base} (Ctrl+C to stop)")
