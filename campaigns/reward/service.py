@@ -175,12 +175,13 @@ async def claim_welcome(
         or (customer.email_key is not None and customer.email_key == referrer.email_key)
     ):
         raise WelcomeNotAllowed("a customer cannot take a welcome reward through their own code")
+    # The campaign lock serialises claims: a second claim of the same customer then finds the first.
+    campaign = await campaign_service.lock_campaign(session, resolved.terms.id)
     grant_key = f"welcome:{resolved.terms.id}:{customer.id}"
     if (existing := await repository.get_by_grant_key(session, grant_key)) is not None:
         return existing
     if resolved.terms.new_customers_only and await order_service.has_paid_order(session, customer.id):
         raise WelcomeNotAllowed("welcome rewards are for new customers; this customer has ordered before")
-    campaign = await campaign_service.lock_campaign(session, resolved.terms.id)
     spec = spec_of(rule)
     value = reward_value(spec, order_amount=None, pack_value=None, currency=campaign.currency)
     decision = budget_decision(
@@ -626,12 +627,12 @@ async def grant_share_reward(
     if not rules:
         raise NoShareReward("the campaign has no share reward rule")
     rule = rules[0]
-    grant_key = f"share:{rule.id}:{submission_id}"
-    if (existing := await repository.get_by_grant_key(session, grant_key)) is not None:
-        return existing
     # Lock the campaign before inserting: the reward's foreign key would otherwise share-lock it first,
     # and two approvals upgrading that lock to take the budget deadlock each other (PostgreSQL).
     campaign = await campaign_service.lock_campaign(session, campaign_id)
+    grant_key = f"share:{rule.id}:{submission_id}"
+    if (existing := await repository.get_by_grant_key(session, grant_key)) is not None:
+        return existing
     earned = _Earned(campaign, None, None, 0, customer_id, None)
     reward = await _create(session, rule, earned, beneficiary=customer_id, grant_key=grant_key, reason=None)
     reward.share_submission_id = submission_id

@@ -1110,3 +1110,29 @@ class TestConcurrentCloses:
         assert sorted(r.status for r in found) == ["not_granted"] * 15 + ["pending"] * 5
         assert {r.reason for r in found if not r.is_granted} == {"not granted: budget exhausted"}
         assert budget_spent == 5000
+
+
+class TestWelcomeConcurrency:
+    async def test_ten_claims_at_once_issue_one_coupon_and_charge_the_budget_once(
+        self, postgres_only: None, session: AsyncSession, session_maker: SessionMaker
+    ) -> None:
+        # Claims of one customer serialise on the customer's and the campaign's row locks.
+        campaign = await create_campaign(session, kind="referral", budget_amount=100_000)
+        await add_rule(session, campaign, "referee", "fixed_discount", amount=1500)
+        _, code = await referrer(session, campaign)
+        await session.commit()
+
+        async def claim() -> str:
+            async with session_maker() as s, s.begin():
+                reward = await reward_service.claim_welcome(
+                    s, code=code.code, customer_external_id="same-friend", email=None, now=NOW
+                )
+                return reward.coupon_code or ""
+
+        coupons = await asyncio.gather(*[claim() for _ in range(10)])
+
+        assert len(set(coupons)) == 1
+        async with session_maker() as s:
+            rewards = list(await s.scalars(select(Reward).where(Reward.campaign_id == campaign.id)))
+            spent = await s.scalar(select(Campaign.budget_spent).where(Campaign.id == campaign.id))
+        assert len(rewards) == 1 and spent == 1500
