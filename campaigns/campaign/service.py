@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -55,15 +54,18 @@ async def create_campaign(session: AsyncSession, *, default_currency: str, **fie
     if fields.get("status", CampaignStatus.draft) not in (CampaignStatus.draft, CampaignStatus.active):
         raise IllegalStatusChange("a new campaign starts as draft or active", current=None)
     campaign = Campaign(**_validated(fields))
-    _check_period(campaign.starts_at, campaign.ends_at)
+    _check_whole(campaign)
     session.add(campaign)
     await session.flush()
     return campaign
 
 
-def _check_period(starts_at: datetime | None, ends_at: datetime | None) -> None:
-    if problem := period_problem(starts_at, ends_at):
+def _check_whole(campaign: Campaign) -> None:
+    """Rules across fields, checked on the campaign as it will be saved."""
+    if problem := period_problem(campaign.starts_at, campaign.ends_at):
         raise InvalidCampaign(problem)
+    if campaign.kind == "social_share" and campaign.status != "draft" and not campaign.hashtag:
+        raise InvalidCampaign("a social_share campaign needs a hashtag before it runs")
 
 
 async def get_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
@@ -91,7 +93,7 @@ async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: A
         )
     for key, value in _validated(changes).items():
         setattr(campaign, key, value)
-    _check_period(campaign.starts_at, campaign.ends_at)
+    _check_whole(campaign)
     await session.flush()
     return campaign
 

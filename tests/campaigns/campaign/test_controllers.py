@@ -532,3 +532,23 @@ class TestCodesIssued:
         await asyncio.sleep(0.2)  # give a wrong second count the chance to show
         fetched = await client.get(f"/api/campaigns/{campaign['id']}", headers=bearer(marketing_key))
         assert fetched.json()["codes_issued"] == 2
+
+
+class TestSocialShareNeedsAHashtag:
+    async def test_cannot_run_without_one(
+        self, client: AsyncTestClient[Litestar], marketing_key: str
+    ) -> None:
+        body = {"name": "Post it", "landing_url": LANDING, "kind": "social_share", "status": "active"}
+        response = await client.post("/api/campaigns", json=body, headers=bearer(marketing_key))
+        assert response.status_code == 422 and "hashtag" in response.json()["error"]["message"]
+
+        draft = await _create(client, marketing_key, kind="social_share")
+        url = f"/api/campaigns/{draft['id']}"
+        response = await client.patch(url, json={"status": "active"}, headers=bearer(marketing_key))
+        assert response.status_code == 422
+        running = await client.patch(
+            url, json={"status": "active", "hashtag": "#美妆新品"}, headers=bearer(marketing_key)
+        )
+        assert running.status_code == 200
+        response = await client.patch(url, json={"hashtag": None}, headers=bearer(marketing_key))
+        assert response.status_code == 422
