@@ -30,18 +30,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.campaign import service as campaign_service
 from campaigns.campaign.controllers import CampaignController, CampaignPages
 from campaigns.gift_pack import service as gift_pack_service
-from campaigns.gift_pack.controllers import GiftPackController, ShipmentController
+from campaigns.gift_pack.controllers import GiftPackController, GiftPackPages, ShipmentController
 from campaigns.reward import service as reward_service
 from campaigns.reward.controllers import (
     CustomerRewardController,
     CustomerRewardPages,
     RewardController,
     RewardRuleController,
+    RewardRulePages,
     WelcomeController,
 )
 from campaigns.share import models as _share_models  # noqa: F401
 from campaigns.share import service as share_service
-from campaigns.share.controllers import ShareModerationController, ShareSubmissionController
+from campaigns.share.controllers import (
+    ShareModerationController,
+    ShareModerationPages,
+    ShareSubmissionController,
+)
 from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController, DashboardController
 from growth.core.auth.errors import SignInRequired
@@ -237,6 +242,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         CustomerRewardPages,
         ShareSubmissionController,
         ShareModerationController,
+        ShareModerationPages,
+        GiftPackPages,
+        RewardRulePages,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)

@@ -227,3 +227,78 @@ def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
             zh_page.screenshot(path=str(tmp_path / "campaign-zh.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _seed_post(base: str, key: str) -> str:
+    """A social-share campaign giving a sample, and one post waiting for review; the post's URL."""
+    post = "https://www.xiaohongshu.com/explore/64a1b2c3d4e5f600000042"
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as api:
+        api.post(
+            "/api/gift-packs",
+            json={
+                "sku": "SERUM-S",
+                "name": "Serum sample",
+                "value_amount": 3500,
+                "currency": "CNY",
+                "stock_on_hand": 5,
+            },
+        ).raise_for_status()
+        campaign = api.post(
+            "/api/campaigns",
+            json={
+                "name": "Serum posts",
+                "kind": "social_share",
+                "landing_url": f"{base}/demo/shop",
+                "status": "active",
+                "currency": "CNY",
+                "hashtag": "#美妆新品",
+            },
+        ).json()
+        api.post(
+            f"/api/campaigns/{campaign['id']}/reward-rules",
+            json={"side": "share", "reward_type": "free_sample", "sku": "SERUM-S"},
+        ).raise_for_status()
+        api.put("/api/customers/poster-1", json={"name": "Lin Mei"}).raise_for_status()
+        code = api.post(
+            "/api/referral-codes", json={"campaign_id": campaign["id"], "customer_external_id": "poster-1"}
+        ).json()
+        token = code["share_url"].rsplit("/", 1)[1]
+        api.post(f"/api/share/{token}/submissions", json={"url": post}).raise_for_status()
+    return post
+
+
+def test_marketing_approves_a_post_from_the_queue_in_chromium(
+    live_server: str, database_url: str, tmp_path: Path
+) -> None:
+    """Sign in, open the share queue, approve the post: the notice says the sample was granted."""
+    from playwright.sync_api import sync_playwright
+
+    post = _seed_post(live_server, asyncio.run(create_admin_key(database_url)))
+    key = asyncio.run(_create_key(database_url, Role.marketing))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 1000})
+            page.goto(f"{live_server}/marketing/shares")
+            assert page.url.startswith(f"{live_server}/sign-in?next=")
+            page.fill("#key", key)
+            page.click("button[type=submit]")
+            assert page.url == f"{live_server}/marketing/shares"
+
+            row = page.locator("#queue tbody tr")
+            assert row.count() == 1
+            assert "Lin Mei" in row.inner_text() and "Serum posts" in row.inner_text()
+            link = row.locator(f'a[href="{post}"]')
+            assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+            assert link.get_attribute("target") == "_blank"
+            row.locator("button[id^=approve-]").click()
+
+            assert "notice=approved" in page.url and "outcome=granted" in page.url
+            assert page.locator("#notice").inner_text() == "Approved. The reward was granted."
+            assert page.locator("#empty-queue").inner_text() == "No posts are waiting for review."
+            page.screenshot(path=str(tmp_path / "share-queue-approved.png"), full_page=True)
+
+            page.click("nav.filters >> text=Approved")
+            assert "Reward granted" in page.locator("#queue").inner_text()
+        finally:
+            browser.close()

@@ -17,6 +17,8 @@ from campaigns.campaign.forms import CampaignForm, StatusForm
 from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import AttributionModel, CampaignKind, CampaignStatus
 from campaigns.campaign.schemas import CampaignCreate, CampaignRead, CampaignUpdate
+from campaigns.reward import forms as reward_forms
+from campaigns.reward import service as reward_service
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.settings import Settings
@@ -98,6 +100,16 @@ Refused = (InvalidCampaign, IllegalStatusChange)
 """What a form or a status button can run into; shown on the page, in red, with what was typed."""
 
 
+async def _rewards_part(db_session: AsyncSession, campaign_id: UUID, currency: str) -> dict[str, Any]:
+    """The campaign page's reward rules and gift-pack stock warnings."""
+    rules = await reward_service.list_rules(db_session, campaign_id)
+    warnings = await reward_service.stock_warnings(db_session, campaign_id)
+    return {
+        "rules": reward_forms.rule_views(rules, currency),
+        "stock_warnings": reward_forms.stock_warning_views(warnings),
+    }
+
+
 def _page(
     request: Request[Any, Any, Any], settings: Settings, name: str, *, status_code: int = 200, **values: Any
 ) -> Template:
@@ -166,10 +178,22 @@ class CampaignPages(Controller):
         settings: Settings,
         campaign_id: UUID,
         notice: str | None = None,
+        error: str | None = None,
+        error_message: str | None = None,
     ) -> Template:
         campaign = await campaign_service.get_campaign(db_session, campaign_id)
         form = forms.form_of(campaign, tz=settings.timezone)
-        return _page(request, settings, "detail", campaign=forms.summary(campaign), form=form, notice=notice)
+        return _page(
+            request,
+            settings,
+            "detail",
+            campaign=forms.summary(campaign),
+            form=form,
+            notice=notice,
+            **await _rewards_part(db_session, campaign_id, campaign.currency),
+            # The reward-rule forms redirect back with what went wrong (``?error=<code>&error_message=``).
+            rule_error={"code": error, "message": error_message or ""} if error else None,
+        )
 
     @post("/{campaign_id:uuid}")
     async def save(

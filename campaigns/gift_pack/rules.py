@@ -61,6 +61,23 @@ def available(on_hand: int, reserved: int) -> int:
     return max(on_hand - reserved, 0)
 
 
+LOW_STOCK = 5
+"""Fewer packs available than this is "low": marketing is warned before rewards start waiting."""
+
+
+class StockLevel(StrEnum):
+    out = "out"
+    low = "low"
+    ok = "ok"
+
+
+def stock_level(available_packs: int, *, low_stock: int = LOW_STOCK) -> StockLevel:
+    """How urgently a pack needs restocking: none left, fewer than ``low_stock``, or enough."""
+    if available_packs <= 0:
+        return StockLevel.out
+    return StockLevel.low if available_packs < low_stock else StockLevel.ok
+
+
 def after_shipping(on_hand: int, reserved: int) -> Stock:
     """Stock once one reserved pack has shipped; clamped at zero, so stock is never negative."""
     return Stock(max(on_hand - 1, 0), max(reserved - 1, 0))

@@ -11,6 +11,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.campaign import service as campaign_service
+from campaigns.reward import forms
 from campaigns.reward import service as reward_service
 from campaigns.reward.models import Reward, RewardRule
 from campaigns.reward.rules import OutOfStock, RewardStatus, RewardType, RuleSpec, Side
@@ -23,7 +24,7 @@ from campaigns.reward.schemas import (
     RewardRuleRead,
     WelcomeClaim,
 )
-from growth.core.auth.guards import api_key_guard, roles
+from growth.core.auth.guards import api_key_guard, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError
 from growth.core.time import utc_now
@@ -255,3 +256,36 @@ class CustomerRewardPages(Controller):
                 raise
             return Redirect(f"/share/{token}?address_error={exc.code()}#rewards", status_code=303)
         return Redirect(f"/share/{token}?address_saved=1#rewards", status_code=303)
+
+
+RuleFormData = Annotated[forms.RuleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class RewardRulePages(Controller):
+    """The campaign page's reward-rule forms: add a rule, retire one; back to the campaign page."""
+
+    path = f"{forms.CAMPAIGN_PAGES}/{{campaign_id:uuid}}/reward-rules"
+    guards = [dashboard_guard]
+    opt = roles(Role.marketing)
+    include_in_schema = False
+
+    @post("/")
+    async def add_rule(self, db_session: AsyncSession, campaign_id: UUID, data: RuleFormData) -> Redirect:
+        try:
+            # Amounts are typed in the campaign's own currency, so it is read first.
+            campaign = await campaign_service.get_campaign(db_session, campaign_id)
+            spec = forms.parse_rule(data, currency=campaign.currency)
+            await reward_service.add_rule(db_session, campaign_id, spec)
+        except DomainError as error:
+            await db_session.rollback()  # the redirect would commit: keep nothing of a refused rule
+            return Redirect(forms.campaign_url(campaign_id, error=error), status_code=303)
+        return Redirect(forms.campaign_url(campaign_id, notice="rule_added"), status_code=303)
+
+    @post("/{rule_id:uuid}/retire")
+    async def retire_rule(self, db_session: AsyncSession, campaign_id: UUID, rule_id: UUID) -> Redirect:
+        try:
+            await reward_service.retire_rule(db_session, campaign_id, rule_id)
+        except DomainError as error:
+            await db_session.rollback()
+            return Redirect(forms.campaign_url(campaign_id, error=error), status_code=303)
+        return Redirect(forms.campaign_url(campaign_id, notice="rule_retired"), status_code=303)

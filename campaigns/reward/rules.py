@@ -93,6 +93,42 @@ def can_move(current: RewardStatus, target: RewardStatus) -> bool:
     return target in TRANSITIONS[current]
 
 
+class RewardOutcome(StrEnum):
+    """What granting a reward came to, as the pages tell marketing."""
+
+    granted = "granted"
+    alternative = "alternative"
+    """Granted as the rule's out-of-stock alternative (another pack, or store credit)."""
+    waiting = "waiting"
+    """The pack is out of stock and the rule waits: granted on restock."""
+    budget_exhausted = "budget_exhausted"
+    out_of_stock = "out_of_stock"
+    not_granted = "not_granted"
+    """Not granted for another reason (a referrer's cap)."""
+    pending = "pending"
+    voided = "voided"
+
+
+def reward_outcome(
+    status: RewardStatus, *, is_granted: bool, is_waiting_for_stock: bool, reason: str | None
+) -> RewardOutcome:
+    """What a reward came to: granted (perhaps as the alternative), waiting for a restock, or why not.
+
+    The reasons are the service's own texts ("not granted: budget exhausted", "gift pack X out of
+    stock: store credit instead"), so the words matched here are the ones it writes.
+    """
+    text = reason or ""
+    if status is RewardStatus.voided:
+        return RewardOutcome.voided
+    if status is RewardStatus.not_granted:
+        if "budget exhausted" in text:
+            return RewardOutcome.budget_exhausted
+        return RewardOutcome.out_of_stock if "out of stock" in text else RewardOutcome.not_granted
+    if is_granted:
+        return RewardOutcome.alternative if text.endswith("instead") else RewardOutcome.granted
+    return RewardOutcome.waiting if is_waiting_for_stock else RewardOutcome.pending
+
+
 # Which reward types each side may give.
 ALLOWED_TYPES: dict[Side, frozenset[RewardType]] = {
     Side.referee: frozenset(RewardType),

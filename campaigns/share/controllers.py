@@ -9,10 +9,11 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.reward.models import Reward
+from campaigns.share import forms
 from campaigns.share import service as share_service
 from campaigns.share.rules import Decision, SubmissionStatus
 from campaigns.share.schemas import (
@@ -27,7 +28,7 @@ from campaigns.share.schemas import (
     SubmissionCreate,
     SubmissionForm,
 )
-from growth.core.auth.guards import api_key_guard, roles
+from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError, NotFound
 from growth.core.i18n import SUPPORTED
@@ -220,3 +221,108 @@ class ShareModerationController(Controller):
                 if r.error
             ],
         )
+
+
+DecisionFormData = Annotated[forms.DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+BatchFormData = Annotated[forms.BatchForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+QUEUE_PAGE_SIZE = 200
+
+
+async def _refused(db_session: AsyncSession, filter_campaign_id: str, error: DomainError) -> Redirect:
+    """Back to the queue with the error; nothing of the refused decision is kept."""
+    await db_session.rollback()  # the redirect would commit an approval whose reward failed
+    return Redirect(forms.queue_url(filter_campaign_id, {"error": error.code()}), status_code=303)
+
+
+class ShareModerationPages(Controller):
+    """Marketing's moderation queue page: approve (granting the reward) or reject posts, one or many."""
+
+    path = forms.PAGES
+    guards = [dashboard_guard]
+    opt = roles(Role.marketing)
+    include_in_schema = False
+
+    @get("/")
+    async def queue_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        status: SubmissionStatus = SubmissionStatus.pending,
+        campaign_id: UUID | None = None,
+    ) -> Template:
+        queue = await share_service.moderation_queue(
+            db_session, status=status, campaign_id=campaign_id, limit=QUEUE_PAGE_SIZE
+        )
+        return Template(
+            template_name="campaigns/share/queue.html.j2",
+            context=dashboard_context(request, settings)
+            | {
+                "queue": queue,
+                "status_filter": status,
+                "campaign_filter": campaign_id,
+                "notice": forms.read_notice(request.query_params),
+                "error": forms.read_error(request.query_params),
+                "page_size": QUEUE_PAGE_SIZE,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @post("/{submission_id:uuid}/approve")
+    async def approve(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        submission_id: UUID,
+        data: DecisionFormData,
+    ) -> Redirect:
+        try:
+            view = await share_service.decide_submission(
+                db_session, submission_id, Decision.approve, reviewer=reviewer_of(request), now=utc_now()
+            )
+        except DomainError as error:
+            return await _refused(db_session, data.filter_campaign_id, error)
+        notice = forms.after_decision(Decision.approve, share_service.outcome_of(view.reward))
+        return Redirect(forms.queue_url(data.filter_campaign_id, notice), status_code=303)
+
+    @post("/{submission_id:uuid}/reject")
+    async def reject(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        submission_id: UUID,
+        data: DecisionFormData,
+    ) -> Redirect:
+        try:
+            await share_service.decide_submission(
+                db_session,
+                submission_id,
+                Decision.reject,
+                reason=data.reason,
+                reviewer=reviewer_of(request),
+                now=utc_now(),
+            )
+        except DomainError as error:
+            return await _refused(db_session, data.filter_campaign_id, error)
+        notice = forms.after_decision(Decision.reject, None)
+        return Redirect(forms.queue_url(data.filter_campaign_id, notice), status_code=303)
+
+    @post("/decisions")
+    async def decide_many(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: BatchFormData
+    ) -> Redirect:
+        try:
+            batch = forms.parse_batch(data)
+            results = await share_service.decide_many(
+                db_session,
+                approve=batch.approve,
+                reject=batch.reject,
+                reviewer=reviewer_of(request),
+                now=utc_now(),
+            )
+        except DomainError as error:
+            return await _refused(db_session, data.filter_campaign_id, error)
+        # Each decision stood or failed on its own (a savepoint each): the decided ones are kept.
+        decided = [(r.decision, share_service.outcome_of(r.view.reward)) for r in results if r.view]
+        notice = forms.after_batch(decided, [r.error for r in results if r.error])
+        return Redirect(forms.queue_url(data.filter_campaign_id, notice), status_code=303)

@@ -39,3 +39,7 @@ class SubmissionAlreadyOpen(Conflict):
 
 class SubmissionAlreadyDecided(Conflict):
     pass
+
+
+class NothingSelected(Invalid):
+    """A batch decision without any post ticked."""

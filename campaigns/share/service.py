@@ -19,6 +19,7 @@ from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import CampaignKind, CampaignStatus, is_running
 from campaigns.reward import service as reward_service
 from campaigns.reward.models import Reward
+from campaigns.reward.rules import RewardOutcome, RewardStatus, reward_outcome
 from campaigns.share import repository
 from campaigns.share.errors import (
     CampaignNotActive,
@@ -50,6 +51,7 @@ from campaigns.share.rules import (
 )
 from growth.core.errors import DomainError
 from growth.core.ports import SubmissionFacts
+from growth.customer import service as customer_service
 from growth.referral_code import service as referral_code_service
 
 log = structlog.get_logger()
@@ -184,6 +186,76 @@ async def list_queue(
         session, status=status, campaign_id=campaign_id, limit=limit, offset=offset
     )
     return await _views(session, submissions)
+
+
+def outcome_of(reward: Reward | None) -> RewardOutcome | None:
+    """What an approval's reward came to (granted, waiting for a restock, not granted and why)."""
+    if reward is None:
+        return None
+    return reward_outcome(
+        RewardStatus(reward.status),
+        is_granted=reward.is_granted,
+        is_waiting_for_stock=reward.is_waiting_for_stock,
+        reason=reward.reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A submission as the moderation page shows it: who posted, in which campaign, and the reward."""
+
+    submission: ShareSubmission
+    customer_external_id: str
+    customer_name: str | None
+    campaign_name: str
+    reward: Reward | None
+    outcome: RewardOutcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignChoice:
+    """A campaign the queue can be filtered by."""
+
+    id: UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationQueue:
+    """The moderation page's content: the posts, and the campaigns to filter them by."""
+
+    rows: list[QueueRow]
+    campaigns: list[CampaignChoice]
+    """The social-share campaigns the page filters by, newest first."""
+
+
+async def moderation_queue(
+    session: AsyncSession,
+    *,
+    status: SubmissionStatus = SubmissionStatus.pending,
+    campaign_id: UUID | None = None,
+    limit: int = 200,
+) -> ModerationQueue:
+    """The queue as marketing's page shows it, oldest first, with customers, campaigns and rewards."""
+    views = await list_queue(session, status=status, campaign_id=campaign_id, limit=limit)
+    customers = await customer_service.customers_by_id(session, {v.submission.customer_id for v in views})
+    campaigns = await campaign_service.list_campaigns(session, limit=200)
+    names = {c.id: c.name for c in campaigns}
+    for campaign_of_row in {v.submission.campaign_id for v in views} - names.keys():
+        names[campaign_of_row] = (await campaign_service.get_campaign(session, campaign_of_row)).name
+    rows = [
+        QueueRow(
+            submission=v.submission,
+            customer_external_id=customers[v.submission.customer_id].external_id,
+            customer_name=customers[v.submission.customer_id].name,
+            campaign_name=names[v.submission.campaign_id],
+            reward=v.reward,
+            outcome=outcome_of(v.reward),
+        )
+        for v in views
+    ]
+    choices = [CampaignChoice(c.id, c.name) for c in campaigns if c.kind == CampaignKind.social_share]
+    return ModerationQueue(rows, choices)
 
 
 async def get_submission(session: AsyncSession, submission_id: UUID) -> SubmissionView:

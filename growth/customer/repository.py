@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+from uuid import UUID
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,3 +16,9 @@ async def get_by_external_id(
     if for_update:
         query = query.with_for_update()
     return await session.scalar(query)
+
+
+async def get_many(session: AsyncSession, customer_ids: Collection[UUID]) -> list[Customer]:
+    if not customer_ids:
+        return []
+    return list(await session.scalars(select(Customer).where(Customer.id.in_(customer_ids))))

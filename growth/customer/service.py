@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +70,11 @@ async def get_customer(session: AsyncSession, external_id: str) -> Customer:
     if customer is None or customer.is_deleted:
         raise CustomerNotFound(f"customer {external_id!r} not found")
     return customer
+
+
+async def customers_by_id(session: AsyncSession, customer_ids: Collection[UUID]) -> dict[UUID, Customer]:
+    """Customers by id, deleted ones included (their name and e-mail are erased)."""
+    return {c.id: c for c in await repository.get_many(session, list(customer_ids))}
 
 
 async def delete_customer(session: AsyncSession, external_id: str, *, now: datetime) -> None:

@@ -337,3 +337,20 @@ class TestSignature:
     )
     def test_malformed_headers_are_refused(self, header: str) -> None:
         assert not verify_signature(self.SECRET, header, self.BODY, self.T)
+
+
+class TestStockLevel:
+    @pytest.mark.parametrize(
+        ("available_packs", "level"),
+        [(-1, "out"), (0, "out"), (1, "low"), (4, "low"), (5, "ok"), (500, "ok")],
+    )
+    def test_levels(self, available_packs: int, level: str) -> None:
+        from campaigns.gift_pack.rules import stock_level
+
+        assert stock_level(available_packs) == level
+
+    def test_threshold_is_a_parameter(self) -> None:
+        from campaigns.gift_pack.rules import StockLevel, stock_level
+
+        assert stock_level(9, low_stock=10) is StockLevel.low
+        assert stock_level(10, low_stock=10) is StockLevel.ok

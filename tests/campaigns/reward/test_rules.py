@@ -482,3 +482,32 @@ class TestExpectedDate:
         )
 
         assert found == expected
+
+
+class TestRewardOutcome:
+    @pytest.mark.parametrize(
+        ("status", "is_granted", "is_waiting", "reason", "outcome"),
+        [
+            ("approved", True, False, None, "granted"),
+            ("issued", True, False, None, "granted"),
+            ("approved", True, False, "gift pack A out of stock: B instead", "alternative"),
+            ("issued", True, False, "gift pack A out of stock: store credit instead", "alternative"),
+            ("pending", False, True, "waiting for restock of gift pack A", "waiting"),
+            ("not_granted", False, False, "not granted: budget exhausted", "budget_exhausted"),
+            ("not_granted", False, False, "not granted: gift pack A out of stock", "out_of_stock"),
+            ("not_granted", False, False, "not granted: referrer cap reached", "not_granted"),
+            ("voided", False, False, "order refunded", "voided"),
+            ("pending", False, False, None, "pending"),
+        ],
+    )
+    def test_outcomes(
+        self, status: str, is_granted: bool, is_waiting: bool, reason: str | None, outcome: str
+    ) -> None:
+        from campaigns.reward.rules import RewardStatus, reward_outcome
+
+        assert (
+            reward_outcome(
+                RewardStatus(status), is_granted=is_granted, is_waiting_for_stock=is_waiting, reason=reason
+            )
+            == outcome
+        )
