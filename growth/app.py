@@ -63,6 +63,7 @@ from growth.core.ports import no_leads
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
+from growth.ledger.controllers import CustomerBalanceController
 from growth.link.controllers import LinkController
 from growth.order.controllers import OrderController
 from growth.order_import.controllers import OrderImportController
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ApiKeyController,
         DashboardController,
         CustomerController,
+        CustomerBalanceController,
         CampaignController,
         CampaignPages,
         ReferralCodeController,

@@ -23,6 +23,21 @@ def _block_after(heading: str) -> str:
     return match.group(1)
 
 
+def _run(script: str, live_server: str, database_url: str, cwd: Path) -> str:
+    """Run a README block with bash (strict mode) against the live server, as an admin; its output."""
+    key = asyncio.run(create_admin_key(database_url))
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", live_server)],
+        cwd=cwd,
+        env={"KEY": key, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_quick_start_has_exactly_two_commands() -> None:
     commands = [line for line in _block_after("## Quick start").splitlines() if line.strip()]
     assert len(commands) == 2
@@ -31,21 +46,10 @@ def test_quick_start_has_exactly_two_commands() -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) -> None:
-    script = _block_after("## The flow with curl")
-    script = script.replace("http://127.0.0.1:8000", live_server).replace("/tmp/", f"{tmp_path}/")
-    key = asyncio.run(create_admin_key(database_url))
+    script = _block_after("## The flow with curl").replace("/tmp/", f"{tmp_path}/")
 
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env={"KEY": key, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = _run(script, live_server, database_url, tmp_path)
 
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
     assert '"external_id":"shop-42"' in out
     code = re.search(r'"code":"([0-9A-Z]{8})"', out)
     assert code, out
@@ -63,23 +67,13 @@ def test_curl_flow_works(live_server: str, database_url: str, tmp_path: Path) ->
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_rewards_flow_works(live_server: str, database_url: str, tmp_path: Path) -> None:
-    script = _block_after("## Campaigns and rewards").replace("http://127.0.0.1:8000", live_server)
-    key = asyncio.run(create_admin_key(database_url))
+    out = _run(_block_after("## Campaigns and rewards"), live_server, database_url, tmp_path)
 
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env={"KEY": key, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
     assert '"sku":"HOME-CLEAN"' in out and out.count("201\n") == 3, out
     assert re.search(r'"coupon_code":"[0-9A-Z]{8}-[0-9A-Z]{6}","reward_type":"fixed_discount"', out), out
     assert '"is_usable":true' in out
     assert re.search(r'"side":"referrer","reward_type":"store_credit","status":"issued"', out), out
     assert re.search(r'"side":"referee","reward_type":"fixed_discount","status":"issued"', out), out
-    assert out.rstrip().endswith('{"moved":1}'), out
+    assert '{"moved":1}' in out, out
+    assert '[{"bucket":"store_credit","amount":2000,"currency":"CNY"}]' in out
+    assert out.rstrip().endswith('"balances":[{"bucket":"store_credit","amount":1500,"currency":"CNY"}]}'), out

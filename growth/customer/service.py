@@ -64,9 +64,9 @@ async def upsert_customer(
     return Upserted(customer, created)
 
 
-async def get_customer(session: AsyncSession, external_id: str) -> Customer:
-    """An active customer by the shop's id."""
-    customer = await repository.get_by_external_id(session, external_id)
+async def get_customer(session: AsyncSession, external_id: str, *, for_update: bool = False) -> Customer:
+    """An active customer by the shop's id (its row locked until commit with ``for_update``)."""
+    customer = await repository.get_by_external_id(session, external_id, for_update=for_update)
     if customer is None or customer.is_deleted:
         raise CustomerNotFound(f"customer {external_id!r} not found")
     return customer

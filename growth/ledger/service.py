@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.errors import Conflict
+from growth.core.money import Money, is_known_currency
+from growth.customer import service as customer_service
 from growth.ledger import repository
+from growth.ledger.errors import InsufficientBalance, InvalidAmount
 from growth.ledger.models import LedgerEntry, LedgerLine
 from growth.ledger.rules import (
     Line,
@@ -112,3 +116,53 @@ async def unbalanced_entries(session: AsyncSession) -> list[tuple[str, str, int]
         for entry_id, currency, total in await repository.entry_sums(session)
         if total
     ]
+
+
+STORE_CREDIT_USED = "merchant:store_credit_used"
+"""Where store credit goes when the shop takes it as payment."""
+CUSTOMER_BUCKETS = ("store_credit", "cash_payable")
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    bucket: str
+    """``store_credit`` (spendable at the shop) or ``cash_payable`` (to be paid out)."""
+    amount: Money
+    """What the merchant owes the customer."""
+
+
+async def customer_balances(session: AsyncSession, external_id: str) -> list[Balance]:
+    """A customer's balances per bucket and currency, summed from the ledger."""
+    customer = await customer_service.get_customer(session, external_id)
+    prefix = customer_account(customer.id, "")
+    return [
+        Balance(account.removeprefix(prefix), Money(owed, currency))
+        for account, currency, owed in await balances(session, prefix)
+    ]
+
+
+async def redeem_store_credit(
+    session: AsyncSession, *, external_id: str, amount: int, currency: str, reference: str, now: datetime
+) -> LedgerEntry:
+    """The shop took ``amount`` of store credit as payment; a retried ``reference`` applies once."""
+    if amount <= 0 or not is_known_currency(currency):
+        raise InvalidAmount("the amount must be positive minor units of a known ISO 4217 currency")
+    spent = Money(amount, currency)
+    # The customer's row lock serialises redemptions: two at once cannot both spend one balance.
+    customer = await customer_service.get_customer(session, external_id, for_update=True)
+    account = customer_account(customer.id, "store_credit")
+    entry_reference = f"store_credit_used:{customer.id}:{reference}"
+    lines = [
+        Line(account, spent.amount, spent.currency),
+        Line(STORE_CREDIT_USED, -spent.amount, spent.currency),
+    ]
+    if await repository.get_by_reference(session, entry_reference) is None:
+        available = await liability(session, account, spent.currency)
+        if available < spent.amount:
+            raise InsufficientBalance(
+                f"store credit is {available} minor units of {spent.currency}; {spent.amount} asked",
+                available=available,
+            )
+    return await post_entry(
+        session, reference=entry_reference, kind="store_credit_used", lines=lines, occurred_at=now
+    )
