@@ -77,6 +77,7 @@ def reward_read(r: Reward) -> RewardRead:
         issued_at=r.issued_at,
         fulfilled_at=r.fulfilled_at,
         voided_at=r.voided_at,
+        expires_at=r.expires_at,
         created_at=r.created_at,
     )
 
@@ -87,13 +88,18 @@ def coupon_read(r: Reward) -> CouponRead:
         coupon_code=r.coupon_code,
         reward_type=RewardType(r.reward_type),
         status=RewardStatus(r.status),
-        is_usable=r.status == RewardStatus.issued and r.order_id is None,
+        is_usable=r.status == RewardStatus.issued and r.order_id is None and not _expired(r),
         amount=r.amount if r.reward_type == RewardType.fixed_discount or r.order_id else None,
         rate_bps=r.rate_bps,
         currency=r.currency,
         campaign_id=r.campaign_id,
         customer_id=r.customer_id,
+        expires_at=r.expires_at,
     )
+
+
+def _expired(r: Reward) -> bool:
+    return r.expires_at is not None and r.expires_at <= utc_now()
 
 
 class RewardRuleController(Controller):

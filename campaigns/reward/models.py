@@ -100,3 +100,5 @@ class Reward(Base):
     issued_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     fulfilled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     voided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None, index=True)
+    """Welcome coupons: after this instant (UTC) an unused coupon is void (the attribution window)."""

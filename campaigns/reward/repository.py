@@ -159,3 +159,20 @@ async def waiting_counts(session: AsyncSession, campaign_id: UUID) -> dict[str, 
         .group_by(Reward.sku)
     )
     return {sku: int(n) for sku, n in rows.tuples() if sku}
+
+
+async def expired_coupons(session: AsyncSession, now: datetime, limit: int) -> list[Reward]:
+    """Welcome coupons never used whose validity ended."""
+    query = (
+        select(Reward)
+        .where(
+            Reward.status == "issued",
+            Reward.side == "referee",
+            Reward.order_id.is_(None),
+            Reward.expires_at <= now,
+        )
+        .order_by(Reward.expires_at, Reward.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))

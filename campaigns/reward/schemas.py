@@ -72,6 +72,8 @@ class RewardRead(msgspec.Struct):
     issued_at: datetime | None
     fulfilled_at: datetime | None
     voided_at: datetime | None
+    expires_at: datetime | None
+    """Welcome coupons: unused after this instant (UTC), the coupon is void."""
     created_at: datetime
 
 
@@ -100,6 +102,8 @@ class CouponRead(msgspec.Struct):
     campaign_id: UUID
     customer_id: UUID
     """The only customer who may use it."""
+    expires_at: datetime | None
+    """The shop honours it only for orders placed before this instant (UTC)."""
 
 
 class AddressIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -8,7 +8,7 @@ reserved under row locks (campaign, then gift pack), so concurrent grants cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -210,6 +210,8 @@ async def claim_welcome(
         status=RewardStatus.issued.value,
         is_granted=True,
         issued_at=now,
+        # A welcome coupon lasts as long as the click that brought the friend could claim an order.
+        expires_at=now + timedelta(days=campaign.attribution_window_days),
     )
     session.add(reward)
     await session.flush()
@@ -239,6 +241,8 @@ class _Earned:
     amount: int
     referee_id: UUID
     referral_code_id: UUID | None
+    placed_at: datetime | None = None
+    """When the order was placed (a welcome coupon must still be valid then)."""
 
 
 async def _pack_value(session: AsyncSession, sku: str | None) -> int | None:
@@ -455,6 +459,7 @@ async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None
         amount=int(p["amount"]),
         referee_id=UUID(p["referee_customer_id"]),
         referral_code_id=UUID(p["referral_code_id"]) if p.get("referral_code_id") else None,
+        placed_at=datetime.fromisoformat(p["placed_at"]) if p.get("placed_at") else event.occurred_at,
     )
     reason = not_qualifying_reason(
         OrderFacts(earned.amount, 0, 0, "placed"),
@@ -514,8 +519,14 @@ async def _redeem_welcome(session: AsyncSession, coupon_code: str, earned: _Earn
         or reward.order_id is not None
         or reward.customer_id != earned.referee_id
         or reward.status != RewardStatus.issued
+        or (
+            reward.expires_at is not None
+            and earned.placed_at is not None
+            and earned.placed_at >= reward.expires_at
+        )
     ):
-        return  # unknown, already used, or used by someone else (the firewall looks at leaked coupons)
+        # Unknown, used, expired, or used by someone else (the firewall looks at leaked coupons).
+        return
     reward.order_id, reward.order_external_id = earned.order_id, earned.order_external_id
     rule = await session.get(RewardRule, reward.rule_id)
     assert rule is not None
@@ -604,6 +615,9 @@ async def _milestones(session: AsyncSession, campaign: Campaign, crossing: Rewar
 async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
     """Approve (and issue) rewards whose hold has passed; returns how many moved."""
     moved = 0
+    for reward in await repository.expired_coupons(session, now, limit):
+        await _void(session, reward, "coupon expired unused", now)
+        moved += 1
     for reward in await repository.due(session, now, limit):
         if reward.status == RewardStatus.pending:
             await _approve(session, reward, now)

@@ -154,6 +154,7 @@ async def attribute_order(
             "coupon_code": (hints.coupon_code or "").strip().upper() or None,
             "amount": order.amount,
             "currency": order.currency,
+            "placed_at": order.placed_at.isoformat(),
         },
         now=now,
     )

@@ -159,6 +159,7 @@ def upgrade() -> None:
         sa.Column("issued_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("fulfilled_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("voided_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("expires_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
@@ -190,6 +191,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_rewards_approve_after"), ["approve_after"], unique=False)
         batch_op.create_index(batch_op.f("ix_rewards_campaign_id"), ["campaign_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_rewards_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_rewards_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_rewards_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_rewards_rule_id"), ["rule_id"], unique=False)
 
@@ -307,6 +309,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rewards_rule_id"))
         batch_op.drop_index(batch_op.f("ix_rewards_order_id"))
         batch_op.drop_index(batch_op.f("ix_rewards_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_rewards_expires_at"))
         batch_op.drop_index(batch_op.f("ix_rewards_campaign_id"))
         batch_op.drop_index(batch_op.f("ix_rewards_approve_after"))
 

@@ -462,3 +462,56 @@ class TestLateAttribution:
         assert (rewards["o-2"]["status"], rewards["o-2"]["reason"]) == ("voided", "order refunded")
         read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
         assert read["budget_spent"] == 2000  # o-1's; o-2's was reserved, then released
+
+
+class TestWelcomeCouponExpiry:
+    async def test_an_unused_coupon_expires_with_the_window_and_gives_its_budget_back(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign = await shop.campaign(attribution_window_days=7, budget_amount=10_000)
+        await shop.rule(campaign["id"], side="referee", reward_type="fixed_discount", amount=1500)
+        code = (await shop.code(campaign["id"], "alice", "alice@example.com"))["code"]
+        coupon = await shop.welcome(code, "bob", "bob@example.com")
+        expires = datetime.fromisoformat(coupon["expires_at"])
+        assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 1500
+
+        assert await pass_hold(client, days=6) == 0
+        assert await pass_hold(client, days=8) == 1
+        checked = await ok(
+            await client.get(f"/api/coupons/{coupon['coupon_code']}", headers=shop.keys["shop"])
+        )
+        assert checked["status"] == "voided" and checked["is_usable"] is False
+        (reward,) = await shop.rewards(campaign_id=campaign["id"])
+        assert reward["reason"] == "coupon expired unused"
+        read = await ok(await client.get(f"/api/campaigns/{campaign['id']}", headers=shop.keys["marketing"]))
+        assert read["budget_spent"] == 0
+
+    async def test_an_order_placed_after_expiry_does_not_use_the_coupon(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        from sqlalchemy import update
+
+        from campaigns.reward.models import Reward
+
+        campaign = await shop.campaign(attribution_window_days=7)
+        await shop.rule(campaign["id"], side="referee", reward_type="fixed_discount", amount=1500)
+        code = (await shop.code(campaign["id"], "alice", "alice@example.com"))["code"]
+        coupon = await shop.welcome(code, "bob", "bob@example.com")
+
+        async def seven_days_pass() -> None:
+            async with client.app.state.session_maker() as s, s.begin():
+                await s.execute(update(Reward).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+
+        await in_app_loop(client, seven_days_pass)
+        checked = await ok(
+            await client.get(f"/api/coupons/{coupon['coupon_code']}", headers=shop.keys["shop"])
+        )
+        assert checked["is_usable"] is False
+        await shop.order("late-1", "bob", 19900, coupon_code=coupon["coupon_code"])
+        (reward,) = await shop.rewards(campaign_id=campaign["id"])
+        assert reward["order_external_id"] is None and reward["status"] == "issued"
+        assert await pass_hold(client, days=0) == 1
+        (reward,) = await shop.rewards(campaign_id=campaign["id"])
+        assert (reward["status"], reward["reason"]) == ("voided", "coupon expired unused")
