@@ -125,6 +125,7 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         new_customers_only=campaign.new_customers_only and campaign.kind == "referral",
         first_click=campaign.attribution_model == "first_click",
         kind=campaign.kind,
+        locale=campaign.locale,
     )
 
 

@@ -33,6 +33,8 @@ class CampaignTerms:
     """Customers with an earlier paid order are not referees (referral campaigns)."""
     first_click: bool = False
     """Attribute to the first click in the window instead of the last."""
+    locale: str | None = None
+    """The campaign's page language (``en``, ``zh_Hans``); None: the visitor's."""
     kind: str = "referral"
     """``referral``, ``social_share`` or ``partner``: social-share pages take post submissions."""
 

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.click.service import ClickWriter
-from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.core.i18n import HTML_LANG
 from growth.core.ports import CampaignTermsLookup, RewardsLookup, ShareSubmissionsLookup
 from growth.core.time import utc_now
 from growth.link import service as link_service
@@ -103,13 +103,11 @@ class LinkController(Controller):
         address_saved: str | None = None,
         address_error: str | None = None,
     ) -> Template:
-        locale = negotiate_locale(
-            request.headers.get("accept-language"), override=lang, default=settings.default_locale
-        )
         view = await link_service.share_view(
             db_session,
             token=token,
-            locale=locale,
+            accept_language=request.headers.get("accept-language"),
+            lang=lang,
             terms_lookup=terms_lookup,
             settings=settings,
             submissions_lookup=submissions_lookup,
@@ -122,8 +120,8 @@ class LinkController(Controller):
             template_name="growth/link/share.html.j2",
             context={
                 "view": view,
-                "locale": locale,
-                "html_lang": HTML_LANG[locale],
+                "locale": view.locale,
+                "html_lang": HTML_LANG[view.locale],
                 "timezone": settings.timezone,
             },
             headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},

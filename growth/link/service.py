@@ -12,7 +12,7 @@ from uuid_utils.compat import uuid7
 from growth.attribution import service as attribution_service
 from growth.click.rules import clean_header, hash_ip
 from growth.click.service import ClickWriter
-from growth.core.i18n import translations
+from growth.core.i18n import negotiate_locale, translations
 from growth.core.money import Money
 from growth.core.ports import (
     CampaignTermsLookup,
@@ -178,6 +178,8 @@ class ShareView:
     notice: str | None = None
     """The outcome of the post just submitted: ``submitted`` or an error code."""
     submissions: tuple[SubmissionFacts, ...] = ()
+    locale: str = "en"
+    """The language the page is shown in."""
     referrals: tuple[ReferralRow, ...] = ()
     rewards: tuple[RewardRow, ...] = ()
     address_notice: str | None = None
@@ -188,7 +190,8 @@ async def share_view(
     session: AsyncSession,
     *,
     token: str,
-    locale: str,
+    accept_language: str | None,
+    lang: str | None,
     terms_lookup: CampaignTermsLookup,
     settings: Settings,
     submissions_lookup: ShareSubmissionsLookup = no_submissions,
@@ -203,6 +206,8 @@ async def share_view(
     )
     code, terms = resolved.referral_code, resolved.terms
     link = referral_link(settings.base_url, code.code)
+    # ``?lang=`` wins, then the campaign's language, then the browser's.
+    locale = negotiate_locale(accept_language, override=lang or terms.locale, default=settings.default_locale)
     gettext = translations(locale).gettext
     text = gettext("I like %(campaign)s - use my link and we both get a reward:") % {"campaign": terms.name}
     takes_posts = terms.kind == "social_share" and resolved.customer is not None
@@ -225,6 +230,7 @@ async def share_view(
         submissions=tuple(await submissions_lookup(session, code.id)) if takes_posts else (),
         **await _referrals_and_rewards(session, resolved, token, rewards_lookup),
         address_notice=address_notice,
+        locale=locale,
     )
 
 

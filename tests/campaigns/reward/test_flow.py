@@ -515,3 +515,20 @@ class TestWelcomeCouponExpiry:
         assert await pass_hold(client, days=0) == 1
         (reward,) = await shop.rewards(campaign_id=campaign["id"])
         assert (reward["status"], reward["reason"]) == ("voided", "coupon expired unused")
+
+
+class TestCampaignLanguage:
+    async def test_the_campaigns_language_wins_over_the_browsers_and_lang_over_both(
+        self, shop: Shop, client: AsyncTestClient[Litestar]
+    ) -> None:
+        campaign = await shop.campaign(locale="zh_Hans")
+        issued = await shop.code(campaign["id"], "alice", "alice@example.com")
+        path = "/share/" + issued["share_url"].rsplit("/share/", 1)[1]
+        chinese = await client.get(path, headers={"accept-language": "en-US"})
+        assert 'lang="zh-Hans"' in chinese.text
+        english = await client.get(path, params={"lang": "en"}, headers={"accept-language": "zh-CN"})
+        assert 'lang="en"' in english.text
+        plain = await shop.campaign(name="No language")
+        issued = await shop.code(plain["id"], "bob", "bob@example.com")
+        path = "/share/" + issued["share_url"].rsplit("/share/", 1)[1]
+        assert 'lang="en"' in (await client.get(path, headers={"accept-language": "en-US"})).text
