@@ -8,7 +8,6 @@ to what was typed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,33 +30,18 @@ from campaigns.campaign.rules import (
     period_problem,
 )
 from growth.core.errors import DomainError
-from growth.core.money import Money, currency_exponent, is_known_currency
+from growth.core.forms import N_, FieldError, currency_code, minor_units, short_text, whole_number
+from growth.core.money import Money
 
 MAX_NAME = 200
 MAX_MINOR_UNITS = 100_000_000_000
 """Largest amount a form may set, in minor units (the API's limit too)."""
-_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
-_WHOLE = re.compile(r"[0-9]{1,9}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LOCALES = ("", "en", "zh_Hans")
 """Campaign page languages; empty: the visitor's."""
 
-
-def N_(message: str) -> str:
-    """Mark a message for the catalog (Babel extracts `N_`); the page translates it where shown."""
-    return message
-
-
-# Messages shown next to a field; the templates translate them (see messages.po).
-REQUIRED = N_("Enter a name.")
-TOO_LONG = N_("Use at most %(max)s characters, without line breaks or control characters.")
-WHOLE_NUMBER = N_("Enter a whole number from %(min)s to %(max)s.")
-AMOUNT = N_("Enter an amount in %(currency)s, like %(example)s.")
-AMOUNT_DIGITS = N_("%(currency)s amounts have at most %(digits)s digits after the decimal point.")
-AMOUNT_TOO_LARGE = N_("This amount is too large.")
+# Messages shown next to a field, besides those of growth.core.forms; the templates translate them.
 DATETIME = N_("Enter a date and time.")
 CHOICE = N_("Choose one of the options.")
-CURRENCY = N_("Enter an ISO 4217 currency code, such as CNY, USD or JPY.")
 LANDING_URL = N_("Enter a full web address starting with http:// or https://.")
 HASHTAG = N_("A hashtag is # followed by 1 to 100 letters, digits or underscores.")
 PERIOD = N_("The end must be after the start.")
@@ -94,12 +78,6 @@ class StatusForm(msgspec.Struct):
     status: CampaignStatus
 
 
-class _Bad(ValueError):
-    def __init__(self, msgid: str, **params: Any) -> None:
-        super().__init__(msgid % params)
-        self.msgid, self.params = msgid, params
-
-
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A message for people: ``msgid`` (translated with ``params``), or ``detail`` shown as is."""
@@ -118,45 +96,6 @@ class PageError:
     fields: dict[str, Problem] = field(default_factory=dict)
 
 
-def _text(value: str, *, required: bool) -> str | None:
-    value = value.strip()
-    if required and not value:
-        raise _Bad(REQUIRED)
-    if len(value) > MAX_NAME or _CONTROL.search(value):
-        raise _Bad(TOO_LONG, max=MAX_NAME)
-    return value or None
-
-
-def _whole(value: str, low: int, high: int, *, optional: bool = False) -> int | None:
-    value = value.strip()
-    if optional and not value:
-        return None
-    if not _WHOLE.fullmatch(value) or not low <= int(value) <= high:
-        raise _Bad(WHOLE_NUMBER, min=low, max=high)
-    return int(value)
-
-
-def example_amount(currency: str) -> str:
-    """How an amount is typed in ``currency``: ``1200.00`` (CNY), ``1200`` (JPY)."""
-    return str(Money(1200 * 10 ** currency_exponent(currency), currency).to_decimal())
-
-
-def _amount(value: str, currency: str, *, optional: bool = False) -> int | None:
-    """Minor units of a major-unit amount, converted exactly (never through a float)."""
-    value = value.strip()
-    if not value:
-        return None if optional else 0
-    if not _AMOUNT.fullmatch(value):
-        raise _Bad(AMOUNT, currency=currency, example=example_amount(currency))
-    try:
-        minor = Money.from_decimal(value, currency).amount
-    except ValueError:
-        raise _Bad(AMOUNT_DIGITS, currency=currency, digits=currency_exponent(currency)) from None
-    if minor > MAX_MINOR_UNITS:
-        raise _Bad(AMOUNT_TOO_LARGE)
-    return minor
-
-
 def _instant(value: str, tz: str) -> datetime | None:
     """A ``datetime-local`` value read in the program's time zone, as UTC."""
     value = value.strip()
@@ -168,47 +107,40 @@ def _instant(value: str, tz: str) -> datetime | None:
             local = local.replace(tzinfo=ZoneInfo(tz))
         return local.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
-        raise _Bad(DATETIME) from None
+        raise FieldError(DATETIME) from None
 
 
 def _choice(value: str, allowed: type[StrEnum] | tuple[str, ...]) -> str:
     options = [str(option) for option in allowed]
     if value not in options:
-        raise _Bad(CHOICE)
+        raise FieldError(CHOICE)
     return value
 
 
 def _landing_url(value: str) -> str:
     value = value.strip()
     if landing_url_problem(value):
-        raise _Bad(LANDING_URL)
+        raise FieldError(LANDING_URL)
     return value
 
 
 def _hashtag(value: str) -> str | None:
     value = value.strip()
     if value and hashtag_problem(value):
-        raise _Bad(HASHTAG)
+        raise FieldError(HASHTAG)
     return value or None
-
-
-def _currency(value: str, default: str) -> str:
-    value = value.strip().upper() or default
-    if not is_known_currency(value):
-        raise _Bad(CURRENCY)
-    return value
 
 
 class _Checker:
     """Runs each field's parser, keeping the first problem of every field."""
 
     def __init__(self) -> None:
-        self.problems: dict[str, _Bad] = {}
+        self.problems: dict[str, FieldError] = {}
 
     def __call__(self, name: str, parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return parse(*args, **kwargs)
-        except _Bad as bad:
+        except FieldError as bad:
             self.problems.setdefault(name, bad)
             return None
 
@@ -221,34 +153,42 @@ class _Checker:
 
 def _editable(form: CampaignForm, check: _Checker, *, currency: str | None, tz: str) -> dict[str, Any]:
     values = {
-        "name": check("name", _text, form.name, required=True),
+        "name": check("name", short_text, form.name, max_length=MAX_NAME, required=True),
         "landing_url": check("landing_url", _landing_url, form.landing_url),
         "hashtag": check("hashtag", _hashtag, form.hashtag),
         "attribution_window_days": check(
-            "attribution_window_days", _whole, form.attribution_window_days, 1, 365
+            "attribution_window_days", whole_number, form.attribution_window_days, 1, 365
         ),
         "attribution_model": check("attribution_model", _choice, form.attribution_model, AttributionModel),
         "new_customers_only": bool(form.new_customers_only),
         "starts_at": check("starts_at", _instant, form.starts_at, tz),
         "ends_at": check("ends_at", _instant, form.ends_at, tz),
-        "hold_days": check("hold_days", _whole, form.hold_days, 0, 365),
+        "hold_days": check("hold_days", whole_number, form.hold_days, 0, 365),
         "per_referrer_cap": check(
-            "per_referrer_cap", _whole, form.per_referrer_cap, 1, 1_000_000, optional=True
+            "per_referrer_cap", whole_number, form.per_referrer_cap, 1, 1_000_000, optional=True
         ),
         "locale": check("locale", _choice, form.locale, LOCALES) or None,
     }
-    if currency is not None:  # amounts cannot be read in an unknown currency
-        values["min_order_amount"] = check("min_order_amount", _amount, form.min_order_amount, currency)
-        values["budget_amount"] = check("budget_amount", _amount, form.budget_amount, currency, optional=True)
+    if currency is not None:  # amounts cannot be read in an unknown currency; no minimum is 0
+        values["min_order_amount"] = check(
+            "min_order_amount",
+            minor_units,
+            form.min_order_amount.strip() or "0",
+            currency,
+            maximum=MAX_MINOR_UNITS,
+        )
+        values["budget_amount"] = check(
+            "budget_amount", minor_units, form.budget_amount, currency, maximum=MAX_MINOR_UNITS, optional=True
+        )
     if period_problem(values["starts_at"], values["ends_at"]):
-        check.problems.setdefault("ends_at", _Bad(PERIOD))
+        check.problems.setdefault("ends_at", FieldError(PERIOD))
     return values
 
 
 def parse_new(form: CampaignForm, *, default_currency: str, tz: str) -> dict[str, Any]:
     """The fields of a new (draft) campaign; ``InvalidCampaign`` lists the problem of each field."""
     check = _Checker()
-    currency = check("currency", _currency, form.currency, default_currency)
+    currency = check("currency", currency_code, form.currency, default_currency)
     kind = check("kind", _choice, form.kind, CampaignKind)
     values = _editable(form, check, currency=currency, tz=tz)
     check.raise_if_any()

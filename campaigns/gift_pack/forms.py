@@ -1,13 +1,12 @@
 """The gift-pack pages' forms and views: text in, typed values out; packs and shipments as shown.
 
 Pure, like ``rules.py``. A pack's value is typed in major units of its currency ("88.00", JPY
-"1200") and converted exactly with ``Money.from_decimal``, never through a float. Problems carry
-a translatable message (the same texts as the campaign form, so the catalog has them once).
+"1200") and read with ``growth.core.forms``, exactly, never through a float. Problems carry a
+translatable message (the shared texts of ``growth.core.forms``, so the catalog has them once).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,28 +27,15 @@ from campaigns.gift_pack.rules import (
     available,
     stock_level,
 )
+from growth.core import forms as core
 from growth.core.errors import DomainError
-from growth.core.money import Money, currency_exponent, is_known_currency
+from growth.core.forms import N_, FieldError, currency_code, short_text, whole_number
+from growth.core.money import Money
 
 PAGES = "/marketing/gift-packs"
 MAX_NAME = 200
-_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
-_WHOLE = re.compile(r"[0-9]{1,9}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalog (Babel extracts `N_`); the page translates it where shown."""
-    return message
-
-
-REQUIRED = N_("Enter a name.")
-TOO_LONG = N_("Use at most %(max)s characters, without line breaks or control characters.")
-WHOLE_NUMBER = N_("Enter a whole number from %(min)s to %(max)s.")
-AMOUNT = N_("Enter an amount in %(currency)s, like %(example)s.")
-AMOUNT_DIGITS = N_("%(currency)s amounts have at most %(digits)s digits after the decimal point.")
-AMOUNT_TOO_LARGE = N_("This amount is too large.")
-CURRENCY = N_("Enter an ISO 4217 currency code, such as CNY, USD or JPY.")
+EXAMPLE_VALUE = 88
+"""The value the amount message shows as an example, in major units: ``88.00`` (CNY)."""
 SKU_FORMAT = N_("Use 1 to 100 letters, digits, dots, dashes or underscores.")
 
 
@@ -92,58 +78,15 @@ class FormError:
     fields: dict[str, Problem] = field(default_factory=dict)
 
 
-class _Bad(ValueError):
-    def __init__(self, msgid: str, **params: Any) -> None:
-        super().__init__(msgid % params)
-        self.problem = Problem(msgid, params)
-
-
-def _whole(value: str, low: int, high: int) -> int:
-    value = value.strip()
-    if not _WHOLE.fullmatch(value) or not low <= int(value) <= high:
-        raise _Bad(WHOLE_NUMBER, min=f"{low:,}", max=f"{high:,}")
-    return int(value)
-
-
-def example_amount(currency: str) -> str:
-    """How an amount is typed in ``currency``: ``88.00`` (CNY), ``88`` (JPY)."""
-    return str(Money(88 * 10 ** currency_exponent(currency), currency).to_decimal())
-
-
 def minor_units(value: str, currency: str) -> int:
-    """Minor units of a major-unit amount typed in ``currency``, converted exactly (never a float)."""
-    value = value.strip()
-    if not _AMOUNT.fullmatch(value):
-        raise _Bad(AMOUNT, currency=currency, example=example_amount(currency))
-    try:
-        minor = Money.from_decimal(value, currency).amount
-    except ValueError:
-        raise _Bad(AMOUNT_DIGITS, currency=currency, digits=currency_exponent(currency)) from None
-    if minor > MAX_VALUE_AMOUNT:
-        raise _Bad(AMOUNT_TOO_LARGE)
-    return minor
+    """Minor units of a pack's value typed in major units of ``currency``, exactly; required."""
+    return core.minor_units(value, currency, maximum=MAX_VALUE_AMOUNT, example=EXAMPLE_VALUE)
 
 
 def _sku(value: str) -> str:
     value = value.strip()
     if not SKU.fullmatch(value):
-        raise _Bad(SKU_FORMAT)
-    return value
-
-
-def _name(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise _Bad(REQUIRED)
-    if len(value) > MAX_NAME or _CONTROL.search(value):
-        raise _Bad(TOO_LONG, max=MAX_NAME)
-    return value
-
-
-def _currency(value: str, default: str) -> str:
-    value = value.strip().upper() or default
-    if not is_known_currency(value):
-        raise _Bad(CURRENCY)
+        raise FieldError(SKU_FORMAT)
     return value
 
 
@@ -153,20 +96,20 @@ def parse_new_pack(form: PackForm, *, default_currency: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     parsers: dict[str, Any] = {
         "sku": lambda: _sku(form.sku),
-        "name": lambda: _name(form.name),
-        "currency": lambda: _currency(form.currency, default_currency),
-        "stock_on_hand": lambda: _whole(form.stock_on_hand or "0", 0, MAX_STOCK),
+        "name": lambda: short_text(form.name, max_length=MAX_NAME, required=True),
+        "currency": lambda: currency_code(form.currency, default_currency),
+        "stock_on_hand": lambda: whole_number(form.stock_on_hand or "0", 0, MAX_STOCK),
     }
     for name, parse in parsers.items():
         try:
             values[name] = parse()
-        except _Bad as bad:
-            problems[name] = bad.problem
+        except FieldError as bad:
+            problems[name] = Problem(bad.msgid, bad.params)
     if "currency" in values:  # the value cannot be read in an unknown currency
         try:
             values["value_amount"] = minor_units(form.value, values["currency"])
-        except _Bad as bad:
-            problems["value"] = bad.problem
+        except FieldError as bad:
+            problems["value"] = Problem(bad.msgid, bad.params)
     if problems:
         first, problem = next(iter(problems.items()))
         raise InvalidGiftPack(f"{first}: {problem.msgid % problem.params}", problems=problems)
@@ -176,16 +119,16 @@ def parse_new_pack(form: PackForm, *, default_currency: str) -> dict[str, Any]:
 def parse_quantity(value: str) -> int:
     """A restock quantity typed in the form; ``InvalidStock`` when it is not 1 to ``MAX_RESTOCK``."""
     try:
-        return _whole(value, 1, MAX_RESTOCK)
-    except _Bad as bad:
+        return whole_number(value, 1, MAX_RESTOCK)
+    except FieldError as bad:
         raise InvalidStock(str(bad)) from None
 
 
 def parse_stock(value: str) -> int:
     """A counted stock typed in the form; ``InvalidStock`` when it is not 0 to ``MAX_STOCK``."""
     try:
-        return _whole(value, 0, MAX_STOCK)
-    except _Bad as bad:
+        return whole_number(value, 0, MAX_STOCK)
+    except FieldError as bad:
         raise InvalidStock(str(bad)) from None
 
 

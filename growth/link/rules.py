@@ -11,6 +11,8 @@ import qrcode
 import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
 
+from growth.core.forms import percent_text
+
 QR_MIN_SIZE = 64
 QR_MAX_SIZE = 1024
 QR_DEFAULT_SIZE = 256
@@ -125,5 +127,4 @@ def post_form_notice(submitted: str | None, error: str | None) -> str | None:
 
 def percent_label(rate_bps: int) -> str:
     """Basis points as a percentage without floats: 1000 -> ``10%``, 1250 -> ``12.5%``, 5 -> ``0.05%``."""
-    whole, rest = divmod(rate_bps, 100)
-    return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + "%"
+    return f"{percent_text(rate_bps)}%"

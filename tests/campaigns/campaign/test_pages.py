@@ -165,7 +165,7 @@ class TestCreate:
             ({"hashtag": "#no spaces"}, "hashtag", "A hashtag is # followed by"),
             ({"attribution_window_days": "0"}, "attribution_window_days", "from 1 to 365"),
             ({"hold_days": "two"}, "hold_days", "from 0 to 365"),
-            ({"per_referrer_cap": "0"}, "per_referrer_cap", "from 1 to 1000000"),
+            ({"per_referrer_cap": "0"}, "per_referrer_cap", "from 1 to 1,000,000"),
             ({"starts_at": "tomorrow"}, "starts_at", "Enter a date and time."),
             ({"ends_at": "2026-12-01T09:00"}, "ends_at", "The end must be after the start."),
             ({"currency": "XXY"}, "currency", "ISO 4217 currency code"),

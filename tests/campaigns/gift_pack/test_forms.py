@@ -6,6 +6,7 @@ import pytest
 
 from campaigns.gift_pack import forms
 from campaigns.gift_pack.errors import InvalidGiftPack, InvalidStock
+from growth.core.forms import AMOUNT_DIGITS
 
 
 class TestParseNewPack:
@@ -43,7 +44,7 @@ class TestParseNewPack:
 
         problems = refused.value.details["problems"]
         assert sorted(problems) == ["name", "sku", "stock_on_hand", "value"]
-        assert problems["value"] == forms.Problem(forms.AMOUNT_DIGITS, {"currency": "CNY", "digits": 2})
+        assert problems["value"] == forms.Problem(AMOUNT_DIGITS, {"currency": "CNY", "digits": 2})
 
     def test_value_is_not_read_in_an_unknown_currency(self) -> None:
         with pytest.raises(InvalidGiftPack) as refused:

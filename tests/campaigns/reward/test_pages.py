@@ -187,14 +187,14 @@ class TestAddRule:
                 {"side": "referrer", "reward_type": "cash", "amount": "5.001"},
                 "amount: CNY amounts have at most 2",
             ),
-            ({"side": "referrer", "reward_type": "cash", "amount": "1e3"}, "amount: enter an amount in CNY"),
+            ({"side": "referrer", "reward_type": "cash", "amount": "1e3"}, "amount: Enter an amount in CNY"),
             (
                 {"side": "referee", "reward_type": "percent_discount", "rate_percent": "12.345"},
-                "rate_percent: a percentage has at most 2 digits",
+                "rate_percent: A percentage has at most 2 digits",
             ),
             (
                 {"side": "referee", "reward_type": "percent_discount", "rate_percent": "150"},
-                "rate_percent: enter a percentage from 0.01 to 100",
+                "rate_percent: Enter a percentage from 0.01 to 100",
             ),
             (
                 {"side": "referee", "reward_type": "percent_discount", "rate_percent": "10"},

@@ -17,6 +17,7 @@ from growth.link.rules import (
     QR_MAX_SIZE,
     QR_MIN_SIZE,
     landing_url_with_code,
+    percent_label,
     personal_hashtag,
     post_form_notice,
     qr_etag,
@@ -328,3 +329,8 @@ class TestPostFormNotice:
     )
     def test_notice(self, submitted: str | None, error: str | None, notice: str | None) -> None:
         assert post_form_notice(submitted, error) == notice
+
+
+@pytest.mark.parametrize(("bps", "label"), [(1000, "10%"), (1250, "12.5%"), (5, "0.05%"), (10_000, "100%")])
+def test_percent_label(bps: int, label: str) -> None:
+    assert percent_label(bps) == label
