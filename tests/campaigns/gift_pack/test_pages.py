@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -30,15 +29,6 @@ NEW_PACK = {"sku": "HOME-CLEAN", "name": "Home-cleaning gift pack", "value": "88
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_overrides(timezone="Asia/Shanghai", default_currency="CNY")
-
-
-@pytest.fixture
-async def marketing(client: Client, session: AsyncSession) -> AsyncIterator[Client]:
-    """The client, signed in with a marketing key."""
-    key = await create_key(session, role=Role.marketing)
-    await session.commit()
-    assert (await sign_in(client, key)).status_code == 303
-    yield client
 
 
 async def stored(session_maker: SessionMaker, sku: str) -> GiftPack | None:

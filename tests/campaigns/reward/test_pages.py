@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID, uuid4
@@ -35,15 +34,6 @@ ZH = negotiate_locale("zh-CN,zh;q=0.9")
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_overrides(timezone="Asia/Shanghai", default_currency="CNY")
-
-
-@pytest.fixture
-async def marketing(client: Client, session: AsyncSession) -> AsyncIterator[Client]:
-    """The client, signed in with a marketing key."""
-    key = await create_key(session, role=Role.marketing)
-    await session.commit()
-    assert (await sign_in(client, key)).status_code == 303
-    yield client
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,15 +34,6 @@ SUBMITTED_AT = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_overrides(timezone="Asia/Shanghai", default_currency="CNY")
-
-
-@pytest.fixture
-async def marketing(client: Client, session: AsyncSession) -> AsyncIterator[Client]:
-    """The client, signed in with a marketing key."""
-    key = await create_key(session, role=Role.marketing)
-    await session.commit()
-    assert (await sign_in(client, key)).status_code == 303
-    yield client
 
 
 async def a_campaign(
