@@ -70,6 +70,7 @@ from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
 from growth.settings import Settings, get_settings
 from growth.stripe_webhook.controllers import StripeWebhookController
+from payouts.commission import models as _commission_models  # noqa: F401  (until its service is composed)
 from payouts.partner.controllers import PartnerController
 
 log = structlog.get_logger()
