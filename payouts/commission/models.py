@@ -113,7 +113,9 @@ class Commission(Base):
     order_refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     is_order_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     is_order_disputed: Mapped[bool] = mapped_column(Boolean, default=False)
-    approve_after: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None, index=True)
+    approve_after: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None, index=True
+    )
     """The end of the hold after the order closed (UTC): the expected approval date."""
     approved_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     accrued_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
