@@ -70,7 +70,12 @@ from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
 from growth.settings import Settings, get_settings
 from growth.stripe_webhook.controllers import StripeWebhookController
-from payouts.commission import models as _commission_models  # noqa: F401  (until its service is composed)
+from payouts.commission import service as commission_service
+from payouts.commission.controllers import (
+    CommissionController,
+    CommissionPlanController,
+    PartnerCommissionController,
+)
 from payouts.partner.controllers import PartnerController
 
 log = structlog.get_logger()
@@ -113,7 +118,14 @@ def build_subscriptions(*, settings: Settings | None = None) -> Subscriptions:
         "gift_pack.shipment_failed",
     ):
         subscriptions.add(event_name, "campaigns.rewards", reward_service.on_shipment_event)
+    subscriptions.add("order.attributed", "payouts.commissions", commission_service.on_order_attributed)
+    for event_name in commission_service.ORDER_EVENTS:
+        subscriptions.add(event_name, "payouts.commissions", commission_service.on_order_event)
     return subscriptions
+
+
+def _approve_due_commissions(session: AsyncSession, now: datetime) -> Awaitable[int]:
+    return commission_service.approve_due(session, now=now)
 
 
 def _approve_due_rewards(session: AsyncSession, now: datetime) -> Awaitable[int]:
@@ -206,16 +218,24 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     approvals = PeriodicJob(
         session_maker, "rewards.approve_due", _approve_due_rewards, settings.reward_job_interval_seconds
     )
+    commission_approvals = PeriodicJob(
+        session_maker,
+        "commissions.approve_due",
+        _approve_due_commissions,
+        settings.reward_job_interval_seconds,
+    )
 
     @asynccontextmanager
     async def workers(_: Litestar) -> AsyncIterator[None]:
         clicks.start()
         outbox.start()
         approvals.start()
+        commission_approvals.start()
         try:
             yield
         finally:
             await approvals.stop()
+            await commission_approvals.stop()
             await clicks.stop()
             await outbox.stop()
 
@@ -232,6 +252,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         CampaignPages,
         ReferralCodeController,
         PartnerController,
+        CommissionPlanController,
+        CommissionController,
+        PartnerCommissionController,
         LinkController,
         OrderController,
         OrderImportController,

@@ -52,6 +52,15 @@ def customer_account(customer_id: UUID, bucket: str) -> str:
     return f"customer:{customer_id}:{bucket}"
 
 
+def partner_account(partner_id: UUID, bucket: str) -> str:
+    """A partner's commission by state: ``pending`` (earned, not yet approved) or ``payable``."""
+    return f"partner:{partner_id}:{bucket}"
+
+
+COMMISSION_EXPENSE = "program:commission_expense"
+"""What partners' commissions cost the merchant."""
+
+
 def campaign_expense_account(campaign_id: UUID) -> str:
     """What a campaign's rewards cost the merchant."""
     return f"campaign:{campaign_id}:reward_expense"

@@ -15,15 +15,23 @@ from growth.ledger import repository
 from growth.ledger.errors import InsufficientBalance, InvalidAmount
 from growth.ledger.models import LedgerEntry, LedgerLine
 from growth.ledger.rules import (
+    COMMISSION_EXPENSE,
     Line,
     campaign_expense_account,
     check_entry,
     customer_account,
     liability_balance,
+    partner_account,
     reversal_of,
 )
 
-__all__ = ["Line", "campaign_expense_account", "customer_account"]  # what other packages post with
+__all__ = [
+    "COMMISSION_EXPENSE",
+    "Line",
+    "campaign_expense_account",
+    "customer_account",
+    "partner_account",
+]  # what other packages post with
 
 log = structlog.get_logger()
 

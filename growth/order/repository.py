@@ -65,3 +65,13 @@ async def pending_exists(session: AsyncSession, event_key: str) -> bool:
 async def has_paid_order(session: AsyncSession, customer_id: UUID) -> bool:
     query = select(exists().where(Order.customer_id == customer_id, Order.paid_amount > 0))
     return bool(await session.scalar(query))
+
+
+async def first_of_subscription(session: AsyncSession, subscription_id: str) -> Order | None:
+    query = (
+        select(Order)
+        .where(Order.subscription_id == subscription_id)
+        .order_by(Order.placed_at, Order.id)
+        .limit(1)
+    )
+    return await session.scalar(query)

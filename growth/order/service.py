@@ -270,6 +270,11 @@ async def closed_at(session: AsyncSession, order_id: UUID) -> datetime | None:
     return closes[0].occurred_at if closes else None
 
 
+async def first_of_subscription(session: AsyncSession, subscription_id: str) -> Order | None:
+    """The earliest order of a subscription (its renewals come after)."""
+    return await repository.first_of_subscription(session, subscription_id)
+
+
 async def has_paid_order(session: AsyncSession, customer_id: UUID) -> bool:
     """Whether the customer ever paid for an order (such a customer is no longer new)."""
     return await repository.has_paid_order(session, customer_id)

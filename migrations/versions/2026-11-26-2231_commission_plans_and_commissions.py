@@ -140,6 +140,7 @@ def upgrade() -> None:
         sa.Column("order_paid_amount", sa.BigInteger(), nullable=False),
         sa.Column("order_refunded_amount", sa.BigInteger(), nullable=False),
         sa.Column("is_order_closed", sa.Boolean(), nullable=False),
+        sa.Column("order_closed_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("is_order_disputed", sa.Boolean(), nullable=False),
         sa.Column("approve_after", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("approved_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
@@ -167,6 +168,7 @@ def upgrade() -> None:
     with op.batch_alter_table("commissions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_commissions_approve_after"), ["approve_after"], unique=False)
         batch_op.create_index(batch_op.f("ix_commissions_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_commissions_order_closed_at"), ["order_closed_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_commissions_partner_id"), ["partner_id"], unique=False)
 
     # ### end Alembic commands ###
@@ -178,6 +180,7 @@ def downgrade() -> None:
     with op.batch_alter_table("commissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_commissions_partner_id"))
         batch_op.drop_index(batch_op.f("ix_commissions_order_id"))
+        batch_op.drop_index(batch_op.f("ix_commissions_order_closed_at"))
         batch_op.drop_index(batch_op.f("ix_commissions_approve_after"))
 
     op.drop_table("commissions")

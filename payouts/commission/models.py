@@ -112,6 +112,10 @@ class Commission(Base):
     order_paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     order_refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     is_order_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    order_closed_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None, index=True
+    )
+    """When the order closed (UTC): tiers count the partner's revenue closed in the period."""
     is_order_disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     approve_after: Mapped[datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None, index=True

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payouts.commission.models import (
+    Commission,
+    CommissionPlan,
+    CommissionPlanRate,
+    CommissionPlanTier,
+    PartnerPlan,
+)
+
+
+async def plans(session: AsyncSession) -> list[CommissionPlan]:
+    return list(await session.scalars(select(CommissionPlan).order_by(CommissionPlan.created_at.desc())))
+
+
+async def rates_and_tiers(
+    session: AsyncSession, plan_id: UUID
+) -> tuple[list[CommissionPlanRate], list[CommissionPlanTier]]:
+    rates = await session.scalars(select(CommissionPlanRate).where(CommissionPlanRate.plan_id == plan_id))
+    tiers = await session.scalars(
+        select(CommissionPlanTier)
+        .where(CommissionPlanTier.plan_id == plan_id)
+        .order_by(CommissionPlanTier.min_revenue)
+    )
+    return list(rates), list(tiers)
+
+
+async def plan_at(session: AsyncSession, partner_id: UUID, at: datetime) -> PartnerPlan | None:
+    query = (
+        select(PartnerPlan)
+        .where(PartnerPlan.partner_id == partner_id, PartnerPlan.effective_at <= at)
+        .order_by(PartnerPlan.effective_at.desc(), PartnerPlan.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def get_commission(
+    session: AsyncSession, order_id: UUID, partner_id: UUID, kind: str
+) -> Commission | None:
+    query = select(Commission).where(
+        Commission.order_id == order_id, Commission.partner_id == partner_id, Commission.kind == kind
+    )
+    return await session.scalar(query)
+
+
+async def for_order(session: AsyncSession, order_id: UUID) -> list[Commission]:
+    query = (
+        select(Commission).where(Commission.order_id == order_id).order_by(Commission.id).with_for_update()
+    )
+    return list(await session.scalars(query))
+
+
+async def closed_revenue(session: AsyncSession, partner_id: UUID, currency: str, *, since: datetime) -> int:
+    """The partner's order revenue closed since ``since``, net of refunds, in minor units."""
+    query = select(
+        func.coalesce(func.sum(Commission.order_paid_amount - Commission.order_refunded_amount), 0)
+    ).where(
+        Commission.partner_id == partner_id,
+        Commission.currency == currency,
+        Commission.order_closed_at >= since,
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def due(session: AsyncSession, now: datetime, limit: int) -> list[Commission]:
+    query = (
+        select(Commission)
+        .where(
+            Commission.status == "pending",
+            Commission.approve_after <= now,
+            Commission.is_order_disputed.is_(False),
+            Commission.order_paid_amount >= Commission.base_amount,
+        )
+        .order_by(Commission.approve_after, Commission.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def search(
+    session: AsyncSession, *, partner_id: UUID | None, status: str | None, limit: int, offset: int
+) -> list[Commission]:
+    query = select(Commission)
+    if partner_id is not None:
+        query = query.where(Commission.partner_id == partner_id)
+    if status is not None:
+        query = query.where(Commission.status == status)
+    query = query.order_by(Commission.accrued_at.desc(), Commission.id).limit(limit).offset(offset)
+    return list(await session.scalars(query))
