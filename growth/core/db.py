@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -70,11 +71,20 @@ def make_db_config(engine: AsyncEngine, info: dict[str, Any] | None = None) -> S
     roll back otherwise; services never commit.
     Sessions keep loaded attributes after commit because responses are built after it.
     """
+    # advanced-alchemy makes clashing state keys unique by recursing once per earlier config with the
+    # same key: a process that builds many apps (the test suite) would hit the recursion limit.
+    n = next(_CONFIG_NUMBERS)
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         before_send_handler="autocommit_include_redirects",
         session_config=AsyncSessionConfig(expire_on_commit=False, info=info or {}),
+        session_scope_key=f"_sqlalchemy_db_session_{n}",
+        engine_app_state_key=f"db_engine_{n}",
+        session_maker_app_state_key=f"session_maker_class_{n}",
     )
+
+
+_CONFIG_NUMBERS = itertools.count(1)
 
 
 SessionMaker = Callable[[], AsyncSession]
