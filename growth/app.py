@@ -59,7 +59,6 @@ from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, install, negotiate_locale
 from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
-from growth.core.ports import no_leads
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
@@ -76,7 +75,20 @@ from payouts.commission.controllers import (
     CommissionPlanController,
     PartnerCommissionController,
 )
-from payouts.partner.controllers import PartnerController
+from payouts.lead import service as lead_service
+from payouts.lead.controllers import PartnerLeadAdminController, PartnerLeadController
+from payouts.partner.controllers import (
+    PartnerApplicationController,
+    PartnerController,
+    PartnerSelfController,
+)
+from payouts.payout_run.controllers import (
+    PartnerPayoutController,
+    PayoutController,
+    PayoutRunController,
+)
+from payouts.provider.controllers import PayoutAccountController
+from payouts.statement.controllers import PartnerStatementController, StatementController, StatementPages
 
 log = structlog.get_logger()
 SWAGGER_ASSETS = "/static/swagger-ui"
@@ -251,10 +263,21 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         CampaignController,
         CampaignPages,
         ReferralCodeController,
+        PartnerApplicationController,
         PartnerController,
+        PartnerSelfController,
+        PartnerLeadController,
+        PartnerLeadAdminController,
         CommissionPlanController,
         CommissionController,
         PartnerCommissionController,
+        StatementController,
+        PartnerStatementController,
+        StatementPages,
+        PayoutAccountController,
+        PayoutRunController,
+        PayoutController,
+        PartnerPayoutController,
         LinkController,
         OrderController,
         OrderImportController,
@@ -291,7 +314,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
-            "lead_lookup": Provide(lambda: no_leads, use_cache=True, sync_to_thread=False),
+            "lead_lookup": Provide(lambda: lead_service.find_lead, use_cache=True, sync_to_thread=False),
             "submissions_lookup": Provide(
                 lambda: share_service.submission_facts, use_cache=True, sync_to_thread=False
             ),

@@ -153,9 +153,9 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
     Exits 1 when a row was refused or the file could not be read to its end.
     """
     from campaigns.campaign import service as campaign_service
-    from growth.core.ports import no_leads
     from growth.order_import import tasks as order_import_tasks
     from growth.order_import.rules import Outcome, count_outcomes
+    from payouts.lead import service as lead_service
 
     async def run() -> order_import_tasks.FileImport:
         engine = make_engine(get_settings().database_url)
@@ -166,7 +166,7 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
                 events=events,
                 batch_size=batch_size,
                 terms_lookup=campaign_service.get_terms,
-                lead_lookup=no_leads,
+                lead_lookup=lead_service.find_lead,
                 now=utc_now(),
             )
         finally:
@@ -196,3 +196,99 @@ def rewards_approve_due() -> None:
 
     moved = _in_transaction(get_settings(), lambda s: reward_service.approve_due(s, now=utc_now()))
     click.echo(f"{moved} rewards approved, issued or fulfilled")
+
+
+@main.group()
+def statements() -> None:
+    """Partner statements."""
+
+
+@statements.command("issue")
+@click.option("--period", required=True, help="Calendar month YYYY-MM in the program's time zone, once over.")
+def statements_issue(period: str) -> None:
+    """Issue every partner's statement for a month; running it again issues nothing new."""
+    from growth.core.errors import DomainError
+    from payouts.statement import service as statement_service
+
+    settings = get_settings()
+    try:
+        result = _in_transaction(
+            settings,
+            lambda s: statement_service.issue_statements(
+                s, period=period, now=utc_now(), tz=settings.timezone
+            ),
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{result.period}: {result.issued} statements issued, {result.skipped} already issued")
+
+
+@main.group()
+def payouts() -> None:
+    """Partner payouts."""
+
+
+@payouts.command("run")
+@click.option("--period", required=True, help="Calendar month YYYY-MM.")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. CNY.")
+@click.option("--dry-run", is_flag=True, help="Show who would be paid and who is held; change nothing.")
+def payouts_run(period: str, currency: str, dry_run: bool) -> None:
+    """Create the period's payout run (or resume it) and pay it; running it again pays nobody twice."""
+    from growth.core.errors import DomainError
+    from payouts.payout_run import service as payout_run_service
+    from payouts.payout_run.rules import parse_minimums
+    from payouts.provider import service as provider_service
+
+    settings = get_settings()
+    minimums, cooling_off = parse_minimums(settings.payout_minimums), settings.payout_cooling_off_days
+
+    async def create_or_find(session: AsyncSession) -> UUID:
+        if (run := await payout_run_service.find_run(session, period=period, currency=currency)) is not None:
+            return run.id
+        run = await payout_run_service.create_run(
+            session,
+            period=period,
+            currency=currency,
+            now=utc_now(),
+            minimums=minimums,
+            cooling_off_days=cooling_off,
+        )
+        return run.id
+
+    async def run() -> payout_run_service.RunSummary | payout_run_service.Selection:
+        engine = make_engine(settings.database_url)
+        session_maker = make_db_config(engine).create_session_maker()
+        try:
+            if dry_run:
+                async with session_maker() as session:
+                    return await payout_run_service.plan_run(
+                        session,
+                        currency=currency,
+                        now=utc_now(),
+                        minimums=minimums,
+                        cooling_off_days=cooling_off,
+                    )
+            async with session_maker() as session, session.begin():
+                run_id = await create_or_find(session)
+            return await payout_run_service.execute_run(
+                session_maker, run_id, providers=provider_service.providers(settings), now=utc_now()
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    if isinstance(result, payout_run_service.Selection):
+        for partner_id, amount in result.payouts:
+            click.echo(f"pay  {partner_id} {amount} {currency}")
+        for skip in result.skips:
+            click.echo(f"hold {skip.partner_id} {skip.amount} {currency}: {skip.reason.value}")
+        return
+    click.echo(
+        f"run {result.run_id}: {result.status.value}, sent {result.sent}, failed {result.failed}, "
+        f"pending {result.pending}"
+    )
+    if result.pending:
+        raise SystemExit(1)

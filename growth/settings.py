@@ -70,6 +70,16 @@ class Settings:
     """How long one shipment webhook request may take; a slower shop is retried later."""
     share_platforms: str = "weibo,xiaohongshu,douyin,wechat_channels,instagram,tiktok,x,facebook"
     """Comma-separated platforms whose posts customers may submit for social-share campaigns."""
+    lead_valid_days: int = 90
+    """How long a partner's registered lead holds its prospect (and attributes their orders), in days."""
+    stripe_api_key: str = ""
+    """Secret key (``sk_...``) for Stripe Connect payouts; empty: Stripe payouts are refused (503)."""
+    stripe_api_base: str = "https://api.stripe.com"
+    """Origin of Stripe's API (tests point it at a local stand-in)."""
+    payout_minimums: str = ""
+    """Minimum payout per currency in minor units, ``CNY:10000,USD:5000``; unnamed: any amount."""
+    payout_cooling_off_days: int = 7
+    """Days a changed payout account waits before money is sent to it."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,3 +22,8 @@ async def get_many(session: AsyncSession, customer_ids: Collection[UUID]) -> lis
     if not customer_ids:
         return []
     return list(await session.scalars(select(Customer).where(Customer.id.in_(customer_ids))))
+
+
+async def has_email_key(session: AsyncSession, email_key: str) -> bool:
+    query = select(Customer.id).where(Customer.email_key == email_key, Customer.deleted_at.is_(None)).limit(1)
+    return await session.scalar(query) is not None

@@ -77,6 +77,11 @@ async def customers_by_id(session: AsyncSession, customer_ids: Collection[UUID])
     return {c.id: c for c in await repository.get_many(session, list(customer_ids))}
 
 
+async def is_customer_email(session: AsyncSession, email: str) -> bool:
+    """Does an active customer use this mailbox (any spelling ``normalize_email`` folds together)?"""
+    return await repository.has_email_key(session, normalize_email(email))
+
+
 async def delete_customer(session: AsyncSession, external_id: str, *, now: datetime) -> None:
     """Delete a customer: erase name and e-mail; their codes stop working."""
     customer = await get_customer(session, external_id)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.ledger.models import LedgerEntry, LedgerLine
@@ -47,3 +49,41 @@ async def entry_sums(session: AsyncSession) -> list[tuple[UUID, str, int]]:
         )
     )
     return [(entry_id, currency, int(total)) for entry_id, currency, total in rows]
+
+
+# --- read-only, added for payouts/statement ------------------------------------------------------
+
+
+async def lines_before(
+    session: AsyncSession,
+    *,
+    account_prefix: str,
+    account_suffixes: tuple[str, ...],
+    before: datetime,
+    excluding: Select[Any] | None,
+) -> list[tuple[Any, ...]]:
+    """``(line id, entry id, reference, kind, occurred_at, account, amount, currency)``, oldest first."""
+    account = LedgerLine.account
+    query = (
+        select(
+            LedgerLine.id,
+            LedgerLine.entry_id,
+            LedgerEntry.reference,
+            LedgerEntry.kind,
+            LedgerEntry.occurred_at,
+            account,
+            LedgerLine.amount,
+            LedgerLine.currency,
+        )
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(
+            account.startswith(account_prefix, autoescape=True),
+            or_(*(account.endswith(suffix, autoescape=True) for suffix in account_suffixes)),
+            LedgerEntry.occurred_at < before,
+        )
+        .order_by(LedgerEntry.occurred_at, LedgerEntry.id, LedgerLine.id)
+    )
+    if excluding is not None:
+        taken = excluding.subquery()
+        query = query.where(~exists().where(next(iter(taken.c)) == LedgerLine.id))
+    return [tuple(row) for row in await session.execute(query)]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import structlog
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.errors import Conflict
@@ -174,3 +177,44 @@ async def redeem_store_credit(
     return await post_entry(
         session, reference=entry_reference, kind="store_credit_used", lines=lines, occurred_at=now
     )
+
+
+# ------------------------------------------------------ read-only, added for payouts/statement
+
+
+@dataclass(frozen=True, slots=True)
+class PostedLine:
+    """A ledger line with what its entry says."""
+
+    line_id: UUID
+    entry_id: UUID
+    reference: str
+    kind: str
+    occurred_at: datetime
+    account: str
+    amount: int
+    """Minor units; debits positive, credits negative."""
+    currency: str
+
+
+async def lines_before(
+    session: AsyncSession,
+    *,
+    account_prefix: str,
+    account_suffixes: tuple[str, ...],
+    before: datetime,
+    excluding: Select[Any] | None = None,
+) -> list[PostedLine]:
+    """Lines on accounts ``<prefix>...<a suffix>`` of entries dated before ``before``, oldest first.
+
+    ``excluding`` is a query of line ids to leave out (the lines a statement already carries), so
+    the caller's bookkeeping stays in its own tables and the database does the filtering.
+    """
+    rows = await repository.lines_before(
+        session,
+        account_prefix=account_prefix,
+        account_suffixes=account_suffixes,
+        before=before,
+        excluding=excluding,
+    )
+    return [PostedLine(*row) for row in rows]

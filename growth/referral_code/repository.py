@@ -33,3 +33,15 @@ async def get_with_customer(
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+async def lock_for_partner(session: AsyncSession, partner_id: UUID) -> list[ReferralCode]:
+    # Locked in id order, like every multi-row lock, so concurrent status changes never deadlock.
+    query = (
+        select(ReferralCode)
+        .where(ReferralCode.partner_id == partner_id)
+        .order_by(ReferralCode.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(await session.scalars(query))

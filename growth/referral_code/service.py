@@ -185,6 +185,22 @@ async def revoke_code(
     return resolved.referral_code
 
 
+async def revoke_partner_codes(session: AsyncSession, partner_id: UUID, *, now: datetime) -> int:
+    """Stop every working code of a partner (suspended or closed); how many stopped."""
+    codes = [c for c in await repository.lock_for_partner(session, partner_id) if c.revoked_at is None]
+    for code in codes:
+        code.revoked_at = now
+    return len(codes)
+
+
+async def reinstate_partner_codes(session: AsyncSession, partner_id: UUID, *, revoked_at: datetime) -> int:
+    """Make the partner's codes revoked at ``revoked_at`` (its suspension) work again; how many."""
+    codes = [c for c in await repository.lock_for_partner(session, partner_id) if c.revoked_at == revoked_at]
+    for code in codes:
+        code.revoked_at = None
+    return len(codes)
+
+
 async def issue_customer_code(
     session: AsyncSession,
     *,

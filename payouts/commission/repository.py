@@ -95,3 +95,18 @@ async def search(
         query = query.where(Commission.status == status)
     query = query.order_by(Commission.accrued_at.desc(), Commission.id).limit(limit).offset(offset)
     return list(await session.scalars(query))
+
+
+# --- read-only, added for payouts/statement --------------------------------------------------------
+
+
+async def order_external_ids(session: AsyncSession, commission_ids: list[UUID]) -> dict[UUID, str]:
+    """The shop's order id of each commission in ``commission_ids`` that exists."""
+    found: dict[UUID, str] = {}
+    for start in range(0, len(commission_ids), 1000):  # stay well under the drivers' parameter limits
+        chunk = commission_ids[start : start + 1000]
+        rows = await session.execute(
+            select(Commission.id, Commission.order_external_id).where(Commission.id.in_(chunk))
+        )
+        found.update({commission_id: external_id for commission_id, external_id in rows})
+    return found

@@ -8,7 +8,7 @@ ledger; the ``reversed_amount`` kept on the commission only serves the next prop
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -354,3 +354,24 @@ async def require_plan(session: AsyncSession, partner_id: UUID, at: datetime) ->
     if (assignment := await current_plan(session, partner_id, at)) is None:
         raise NoPlan("the partner has no commission plan")
     return assignment
+
+
+# ------------------------------------------------------- read-only, added for payouts/statement
+
+
+def _commission_id_of(reference: str) -> UUID | None:
+    """The commission id in a reference this module posts (``commission:<id>:...``), else None."""
+    prefix, _, rest = reference.partition(":")
+    if prefix != "commission":
+        return None
+    try:
+        return UUID(rest.partition(":")[0])
+    except ValueError:
+        return None
+
+
+async def order_external_ids_for_entries(session: AsyncSession, references: Iterable[str]) -> dict[str, str]:
+    """For the ledger entries this module posted, the shop's id of the order each is about, by reference."""
+    ids = {ref: commission_id for ref in references if (commission_id := _commission_id_of(ref)) is not None}
+    found = await repository.order_external_ids(session, sorted(set(ids.values())))
+    return {ref: found[commission_id] for ref, commission_id in ids.items() if commission_id in found}

@@ -1,25 +1,74 @@
+"""Partners: public applications, finance's administration, and a partner's own record."""
+
 from __future__ import annotations
 
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.ports import CampaignTermsLookup
+from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
 from growth.settings import Settings
 from payouts.partner import service as partner_service
 from payouts.partner.models import Partner
 from payouts.partner.rules import PartnerStatus
-from payouts.partner.schemas import PartnerCodeIssue, PartnerCodeRead, PartnerCreate, PartnerRead
+from payouts.partner.schemas import (
+    PartnerApplicationCreate,
+    PartnerApplicationReceipt,
+    PartnerCodeIssue,
+    PartnerCodeRead,
+    PartnerCreate,
+    PartnerRead,
+    PartnerStatusChange,
+)
+
+APPLICATION_RECEIVED = "Thank you: we will review your application and write to you by e-mail."
 
 
 def to_read(p: Partner) -> PartnerRead:
     return PartnerRead(
-        id=p.id, name=p.name, email=p.email, status=PartnerStatus(p.status), created_at=p.created_at
+        id=p.id,
+        name=p.name,
+        email=p.email,
+        status=PartnerStatus(p.status),
+        created_at=p.created_at,
+        company=p.company,
+        website=p.website,
+        country=p.country,
+        application_message=p.application_message,
+        status_reason=p.status_reason,
+        status_changed_at=p.status_changed_at,
+        approved_at=p.approved_at,
     )
+
+
+class PartnerApplicationController(Controller):
+    """Anyone may apply to become a partner; finance approves or declines."""
+
+    path = "/api/partners/applications"
+    tags = ["Partners"]
+
+    @post("/", summary="Apply to become a partner (no key)", status_code=202)
+    async def apply(
+        self, db_session: AsyncSession, data: PartnerApplicationCreate
+    ) -> PartnerApplicationReceipt:
+        await partner_service.apply(
+            db_session,
+            name=data.name,
+            email=data.email,
+            company=data.company,
+            website=data.website,
+            country=data.country,
+            message=data.message,
+            now=utc_now(),
+        )
+        return PartnerApplicationReceipt(status="received", message=APPLICATION_RECEIVED)
 
 
 class PartnerController(Controller):
@@ -33,15 +82,45 @@ class PartnerController(Controller):
 
     @post("/", summary="Create a partner")
     async def create_partner(self, db_session: AsyncSession, data: PartnerCreate) -> PartnerRead:
-        return to_read(
-            await partner_service.create_partner(
-                db_session, name=data.name, email=data.email, status=data.status
-            )
+        partner = await partner_service.create_partner(
+            db_session,
+            name=data.name,
+            email=data.email,
+            status=data.status,
+            company=data.company,
+            website=data.website,
+            country=data.country,
+            now=utc_now(),
         )
+        return to_read(partner)
+
+    @get("/", summary="List partners, newest first")
+    async def list_partners(
+        self,
+        db_session: AsyncSession,
+        status: PartnerStatus | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[PartnerRead]:
+        partners = await partner_service.list_partners(db_session, status=status, limit=limit, offset=offset)
+        return [to_read(p) for p in partners]
 
     @get("/{partner_id:uuid}", summary="Read a partner")
     async def get_partner(self, db_session: AsyncSession, partner_id: UUID) -> PartnerRead:
         return to_read(await partner_service.get_partner(db_session, partner_id))
+
+    @post(
+        "/{partner_id:uuid}/status",
+        summary="Approve, suspend, reinstate or close a partner (409 for an illegal move)",
+        status_code=200,
+    )
+    async def change_status(
+        self, db_session: AsyncSession, partner_id: UUID, data: PartnerStatusChange
+    ) -> PartnerRead:
+        partner = await partner_service.change_status(
+            db_session, partner_id, status=data.status, reason=data.reason, now=utc_now()
+        )
+        return to_read(partner)
 
     @post(
         "/{partner_id:uuid}/referral-codes",
@@ -78,3 +157,18 @@ class PartnerController(Controller):
             created_at=rc.created_at,
         )
         return Response(body, status_code=201 if issued.created else 200)
+
+
+class PartnerSelfController(Controller):
+    """What a partner key may read of its own partner (and nothing of another's)."""
+
+    path = "/api/partner"
+    tags = ["Partner portal"]
+    guards = [api_key_guard]
+    opt = roles(Role.partner)
+    security = [{"ApiKey": []}]
+
+    @get("/me", summary="The partner this key acts for")
+    async def get_me(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> PartnerRead:
+        partner_id = partner_service.acting_partner_id(request.state.principal.subject_id)
+        return to_read(await partner_service.get_partner(db_session, partner_id))

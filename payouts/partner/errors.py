@@ -1,4 +1,4 @@
-from growth.core.errors import Conflict, Invalid, NotFound
+from growth.core.errors import Conflict, DomainError, Invalid, NotFound
 
 
 class PartnerNotFound(NotFound):
@@ -11,3 +11,13 @@ class PartnerNotApproved(Conflict):
 
 class InvalidPartner(Invalid):
     pass
+
+
+class PartnerStatusChangeRefused(Conflict):
+    """An illegal lifecycle move (e.g. out of ``closed``); the details name the current status."""
+
+
+class NotAPartnerKey(DomainError):
+    """A partner endpoint called with a key that acts for no partner (an admin key)."""
+
+    status_code = 403

@@ -14,6 +14,34 @@ class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: text(min_length=1, max_length=200)  # type: ignore[valid-type]
     email: text(min_length=3, max_length=320)  # type: ignore[valid-type]
     status: PartnerStatus = PartnerStatus.approved
+    company: text(max_length=200) | None = None  # type: ignore[valid-type]
+    website: text(max_length=500) | None = None  # type: ignore[valid-type]
+    country: text(max_length=2) | None = None  # type: ignore[valid-type]
+    """ISO 3166-1 alpha-2 (``CN``, ``DE``); case does not matter."""
+
+
+class PartnerApplicationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A public application to become a partner (no key)."""
+
+    name: text(min_length=1, max_length=200)  # type: ignore[valid-type]
+    email: text(min_length=3, max_length=320)  # type: ignore[valid-type]
+    company: text(max_length=200) | None = None  # type: ignore[valid-type]
+    website: text(max_length=500) | None = None  # type: ignore[valid-type]
+    country: text(max_length=2) | None = None  # type: ignore[valid-type]
+    message: text(max_length=2000) | None = None  # type: ignore[valid-type]
+
+
+class PartnerApplicationReceipt(msgspec.Struct):
+    """The same answer for a new application and a repeated one: the public learns nothing about partners."""
+
+    status: str
+    message: str
+
+
+class PartnerStatusChange(msgspec.Struct, forbid_unknown_fields=True):
+    status: PartnerStatus
+    reason: text(max_length=500) | None = None  # type: ignore[valid-type]
+    """Why; required to suspend or close."""
 
 
 class PartnerCodeIssue(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,6 +55,13 @@ class PartnerRead(msgspec.Struct):
     email: str
     status: PartnerStatus
     created_at: datetime
+    company: str | None = None
+    website: str | None = None
+    country: str | None = None
+    application_message: str | None = None
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
+    approved_at: datetime | None = None
 
 
 class PartnerCodeRead(msgspec.Struct):

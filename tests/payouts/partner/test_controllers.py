@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
@@ -286,3 +287,312 @@ class TestIssuePartnerCode:
 
         assert response.status_code == 403
         assert await _count(session, ReferralCode) == 0
+
+
+class TestCreatePartnerProfile:
+    async def test_company_website_and_country(
+        self, client: AsyncTestClient[Litestar], finance_key: str
+    ) -> None:
+        response = await client.post(
+            "/api/partners",
+            json={
+                "name": "Northwind",
+                "email": "ops@northwind.example",
+                "company": "Northwind Consulting GmbH",
+                "website": "https://northwind.example",
+                "country": "de",
+            },
+            headers=bearer(finance_key),
+        )
+
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert (body["company"], body["website"], body["country"]) == (
+            "Northwind Consulting GmbH",
+            "https://northwind.example",
+            "DE",
+        )
+        assert body["approved_at"] is not None and body["status_changed_at"] is not None
+
+    @pytest.mark.parametrize(("field", "value"), [("country", "ZZ"), ("website", "javascript:alert(1)")])
+    async def test_bad_country_or_website_is_422(
+        self, client: AsyncTestClient[Litestar], finance_key: str, field: str, value: str
+    ) -> None:
+        response = await client.post(
+            "/api/partners",
+            json={"name": "N", "email": "a@example.com", field: value},
+            headers=bearer(finance_key),
+        )
+
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_partner"
+
+    async def test_country_longer_than_two_is_400(
+        self, client: AsyncTestClient[Litestar], finance_key: str
+    ) -> None:
+        response = await client.post(
+            "/api/partners",
+            json={"name": "N", "email": "a@example.com", "country": "DEU"},
+            headers=bearer(finance_key),
+        )
+
+        assert response.status_code == 400
+
+
+APPLICATION = {
+    "name": "Jane Consulting",
+    "email": "jane@consult.example",
+    "company": "Jane Consulting Ltd",
+    "website": "https://consult.example",
+    "message": "We advise forty retailers in Shanghai.",
+}
+
+
+class TestApply:
+    async def test_anyone_may_apply_without_a_key(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, finance_key: str
+    ) -> None:
+        response = await client.post("/api/partners/applications", json=APPLICATION)
+
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] == "received" and "id" not in response.json()
+        listed = await client.get("/api/partners", params={"status": "applied"}, headers=bearer(finance_key))
+        [applicant] = listed.json()
+        assert (applicant["email"], applicant["status"], applicant["application_message"]) == (
+            "jane@consult.example",
+            "applied",
+            "We advise forty retailers in Shanghai.",
+        )
+        assert applicant["approved_at"] is None
+
+    async def test_applying_again_answers_the_same_and_creates_nothing(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        first = await client.post("/api/partners/applications", json=APPLICATION)
+        again = await client.post(
+            "/api/partners/applications", json={**APPLICATION, "email": "JANE@consult.example", "name": "J"}
+        )
+
+        assert (first.status_code, again.status_code) == (202, 202)
+        assert first.json() == again.json()
+        assert await _count(session, Partner) == 1
+
+    async def test_invalid_email_is_422(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        response = await client.post("/api/partners/applications", json={**APPLICATION, "email": "jane"})
+
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_partner"
+        assert await _count(session, Partner) == 0
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            {"name": "Jane"},
+            {**APPLICATION, "message": "x" * 2001},
+            {**APPLICATION, "website": "https://" + "x" * 500 + ".example"},
+            {**APPLICATION, "status": "approved"},
+            {**APPLICATION, "name": "Ja\x00ne"},
+        ],
+        ids=["missing-email", "long-message", "long-website", "status-is-not-the-applicants", "nul"],
+    )
+    async def test_malformed_application_is_400(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, payload: dict[str, str]
+    ) -> None:
+        response = await client.post("/api/partners/applications", json=payload)
+
+        assert response.status_code == 400
+        assert await _count(session, Partner) == 0
+
+
+class TestListPartners:
+    async def test_filter_by_status(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, finance_key: str
+    ) -> None:
+        applied = await create_partner(session, status=PartnerStatus.applied)
+        await create_partner(session)
+        await session.commit()
+
+        everyone = await client.get("/api/partners", headers=bearer(finance_key))
+        applicants = await client.get("/api/partners?status=applied", headers=bearer(finance_key))
+
+        assert len(everyone.json()) == 2
+        assert [p["id"] for p in applicants.json()] == [str(applied.id)]
+
+    @pytest.mark.parametrize("query", ["status=vip", "limit=0", "limit=201", "offset=-1"])
+    async def test_bad_query_is_400(
+        self, client: AsyncTestClient[Litestar], finance_key: str, query: str
+    ) -> None:
+        assert (await client.get(f"/api/partners?{query}", headers=bearer(finance_key))).status_code == 400
+
+    @pytest.mark.parametrize("role", [Role.marketing, Role.partner, Role.shop])
+    async def test_other_roles_may_not_list(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, role: Role
+    ) -> None:
+        key = await create_key(session, role=role)
+        await session.commit()
+
+        assert (await client.get("/api/partners", headers=bearer(key))).status_code == 403
+
+
+class TestChangeStatus:
+    async def _status(
+        self, client: AsyncTestClient[Litestar], key: str, partner_id: object, payload: dict[str, str]
+    ) -> Response:
+        return await client.post(f"/api/partners/{partner_id}/status", json=payload, headers=bearer(key))
+
+    async def test_approve_suspend_reinstate_close(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, finance_key: str
+    ) -> None:
+        partner = await create_partner(session, status=PartnerStatus.applied)
+        await session.commit()
+
+        steps = [
+            ("approved", None),
+            ("suspended", "chargebacks under review"),
+            ("approved", "cleared"),
+            ("closed", "contract ended"),
+        ]
+        for status, reason in steps:
+            response = await self._status(
+                client, finance_key, partner.id, {"status": status, **({"reason": reason} if reason else {})}
+            )
+            assert response.status_code == 200, response.text
+            assert (response.json()["status"], response.json()["status_reason"]) == (status, reason)
+
+    @pytest.mark.parametrize(
+        ("start", "target"),
+        [
+            (PartnerStatus.closed, "approved"),
+            (PartnerStatus.closed, "suspended"),
+            (PartnerStatus.applied, "suspended"),
+            (PartnerStatus.approved, "applied"),
+        ],
+    )
+    async def test_illegal_move_is_409_with_the_current_status(
+        self,
+        client: AsyncTestClient[Litestar],
+        session: AsyncSession,
+        finance_key: str,
+        start: PartnerStatus,
+        target: str,
+    ) -> None:
+        partner = await create_partner(session, status=start)
+        await session.commit()
+
+        response = await self._status(client, finance_key, partner.id, {"status": target, "reason": "x"})
+
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert error["code"] == "partner_status_change_refused"
+        assert error["details"] == {"current_status": start.value}
+
+    async def test_suspending_without_a_reason_is_422(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, finance_key: str
+    ) -> None:
+        partner = await create_partner(session)
+        await session.commit()
+
+        response = await self._status(client, finance_key, partner.id, {"status": "suspended"})
+
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_partner"
+
+    @pytest.mark.parametrize(
+        "payload",
+        [{"status": "vip"}, {}, {"status": "closed", "reason": "x" * 501}, {"status": "closed", "x": 1}],
+    )
+    async def test_malformed_is_400(
+        self,
+        client: AsyncTestClient[Litestar],
+        session: AsyncSession,
+        finance_key: str,
+        payload: dict[str, str],
+    ) -> None:
+        partner = await create_partner(session)
+        await session.commit()
+
+        assert (await self._status(client, finance_key, partner.id, payload)).status_code == 400
+
+    async def test_unknown_partner_is_404(self, client: AsyncTestClient[Litestar], finance_key: str) -> None:
+        response = await self._status(client, finance_key, UNKNOWN_ID, {"status": "approved"})
+
+        assert response.status_code == 404
+
+    @pytest.mark.parametrize("role", [Role.marketing, Role.partner, Role.shop])
+    async def test_only_finance_changes_status(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, role: Role
+    ) -> None:
+        partner = await create_partner(session)
+        key = await create_key(session, role=role, subject_id=partner.id if role is Role.partner else None)
+        await session.commit()
+
+        response = await self._status(client, key, partner.id, {"status": "closed", "reason": "mine"})
+
+        assert response.status_code == 403
+
+    async def test_suspension_stops_the_link_and_reapproval_restores_it(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, finance_key: str, campaign: Campaign
+    ) -> None:
+        partner = await create_partner(session)
+        await session.commit()
+        issued = await client.post(
+            f"/api/partners/{partner.id}/referral-codes",
+            json={"campaign_id": str(campaign.id)},
+            headers=bearer(finance_key),
+        )
+        link = f"/r/{issued.json()['code']}"
+        assert (await client.get(link, follow_redirects=False)).status_code == 302
+
+        await self._status(client, finance_key, partner.id, {"status": "suspended", "reason": "review"})
+        assert (await client.get(link, follow_redirects=False)).status_code == 404
+
+        await self._status(client, finance_key, partner.id, {"status": "approved"})
+        assert (await client.get(link, follow_redirects=False)).status_code == 302
+
+
+class TestPartnerMe:
+    async def test_a_partner_key_reads_its_own_partner(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        partner = await create_partner(session, name="Northwind")
+        key = await create_key(session, role=Role.partner, subject_id=partner.id)
+        await session.commit()
+
+        response = await client.get("/api/partner/me", headers=bearer(key))
+
+        assert response.status_code == 200
+        assert (response.json()["id"], response.json()["name"]) == (str(partner.id), "Northwind")
+
+    async def test_a_partner_key_cannot_read_another_partner_by_id(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        mine, theirs = await create_partner(session), await create_partner(session)
+        key = await create_key(session, role=Role.partner, subject_id=mine.id)
+        await session.commit()
+
+        assert (await client.get(f"/api/partners/{theirs.id}", headers=bearer(key))).status_code == 403
+        assert (await client.get(f"/api/partners/{mine.id}", headers=bearer(key))).status_code == 403
+        assert (await client.get(f"/api/partner/me?partner_id={theirs.id}", headers=bearer(key))).json()[
+            "id"
+        ] == str(mine.id)
+
+    async def test_an_admin_key_acts_for_no_partner(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        key = await create_key(session, role=Role.admin)
+        await session.commit()
+
+        response = await client.get("/api/partner/me", headers=bearer(key))
+
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_partner_key"
+
+    @pytest.mark.parametrize("role", [Role.finance, Role.marketing, Role.shop])
+    async def test_staff_keys_are_403(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession, role: Role
+    ) -> None:
+        key = await create_key(session, role=role)
+        await session.commit()
+
+        assert (await client.get("/api/partner/me", headers=bearer(key))).status_code == 403
+
+    async def test_no_key_is_401(self, client: AsyncTestClient[Litestar]) -> None:
+        assert (await client.get("/api/partner/me")).status_code == 401

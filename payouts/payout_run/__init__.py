@@ -1,0 +1,1 @@
+"""The payout-run feature: selecting who is paid, and paying them exactly once."""

@@ -1,0 +1,365 @@
+"""Payout runs: create a run for a period (reserving each payout in the ledger), then pay each
+payout exactly once through its provider, one transaction per payout.
+
+Exactly once rests on three things: ``UNIQUE(period, currency)`` on runs, the ledger's unique
+references (``payout:<id>:reserved|sent|returned``), and the provider idempotency key
+``payout-<id>`` that every retry of a pending payout carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from growth.core.db import SessionMaker
+from growth.core.money import is_known_currency
+from growth.ledger import service as ledger_service
+from payouts.partner import service as partner_service
+from payouts.payout_run import repository
+from payouts.payout_run.errors import (
+    InvalidPayoutRun,
+    PayoutNotConfirmable,
+    PayoutNotFound,
+    PayoutRunExists,
+    PayoutRunNotFound,
+)
+from payouts.payout_run.models import Payout, PayoutRun, PayoutSkip
+from payouts.payout_run.rules import (
+    Candidate,
+    PayoutStatus,
+    RunStatus,
+    Selection,
+    clearing_account,
+    confirm_problem,
+    idempotency_key,
+    minimum_for,
+    period_problem,
+    reserved_ref,
+    returned_ref,
+    select,
+    sent_ref,
+)
+from payouts.provider import service as provider_service
+
+log = structlog.get_logger()
+Line = ledger_service.Line
+
+
+def _check(period: str, currency: str) -> None:
+    if problem := period_problem(period):
+        raise InvalidPayoutRun(problem)
+    if not is_known_currency(currency) or currency != currency.upper():
+        raise InvalidPayoutRun("currency must be an upper-case ISO 4217 code")
+
+
+async def plan_run(
+    session: AsyncSession,
+    *,
+    currency: str,
+    now: datetime,
+    minimums: Mapping[str, int],
+    cooling_off_days: int,
+    lock: bool = False,
+) -> Selection:
+    """Who would be paid in ``currency`` now, and who is held back and why (writes nothing)."""
+    payable = {
+        UUID(account.split(":")[1]): owed
+        for account, cur, owed in await ledger_service.balances(session, "partner:")
+        if cur == currency and account.endswith(":payable") and owed > 0
+    }
+    accounts = await provider_service.account_facts(session, payable)
+    candidates = []
+    # Lock partners in primary-key order: two runs (or a run and a status change) never deadlock.
+    for partner_id in sorted(payable):
+        partner = await partner_service.get_partner(session, partner_id, for_update=lock)
+        account = accounts.get(partner_id)
+        candidates.append(
+            Candidate(
+                partner_id=partner_id,
+                payable=payable[partner_id],
+                is_approved=partner.status == "approved",
+                has_account=account is not None,
+                has_tax_form=account is not None and account.has_tax_form,
+                account_changed_at=account.changed_at if account else None,
+            )
+        )
+    minimum = minimum_for(dict(minimums), currency)
+    return select(candidates, minimum=minimum, now=now, cooling_off_days=cooling_off_days)
+
+
+async def create_run(
+    session: AsyncSession,
+    *,
+    period: str,
+    currency: str,
+    now: datetime,
+    minimums: Mapping[str, int] | None = None,
+    cooling_off_days: int = 7,
+) -> PayoutRun:
+    """Create the period's run: one payout per partner paid (reserved in the ledger), skips listed."""
+    _check(period, currency)
+    if await repository.find_run(session, period, currency) is not None:
+        raise PayoutRunExists(f"a payout run for {period} {currency} already exists")
+    run = PayoutRun(period=period, currency=currency, status=RunStatus.created.value)
+    try:
+        # The unique constraint decides a race: a concurrent insert waits for ours, then fails here.
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except IntegrityError as exc:
+        raise PayoutRunExists(f"a payout run for {period} {currency} already exists") from exc
+    selection = await plan_run(
+        session,
+        currency=currency,
+        now=now,
+        minimums=minimums or {},
+        cooling_off_days=cooling_off_days,
+        lock=True,
+    )
+    accounts = await provider_service.account_facts(session, [p for p, _ in selection.payouts])
+    for partner_id, amount in selection.payouts:
+        account = accounts[partner_id]
+        await _reserve(session, run, partner_id, amount, account.provider.value, account.destination, now)
+    session.add_all(
+        PayoutSkip(run_id=run.id, partner_id=s.partner_id, amount=s.amount, reason=s.reason.value)
+        for s in selection.skips
+    )
+    await session.flush()
+    log.info("payouts.run.created", run_id=str(run.id), payouts=len(selection.payouts))
+    return run
+
+
+async def _reserve(
+    session: AsyncSession,
+    run: PayoutRun,
+    partner_id: UUID,
+    amount: int,
+    provider: str,
+    destination: str | None,
+    now: datetime,
+) -> None:
+    payout = Payout(
+        run_id=run.id,
+        partner_id=partner_id,
+        amount=amount,
+        currency=run.currency,
+        provider=provider,
+        destination=destination,
+        status=PayoutStatus.pending.value,
+    )
+    session.add(payout)
+    await session.flush()
+    payout.idempotency_key = idempotency_key(payout.id)
+    await ledger_service.post_entry(
+        session,
+        reference=reserved_ref(payout.id),
+        kind="payout_reserved",
+        lines=[
+            Line(ledger_service.partner_account(partner_id, "payable"), amount, run.currency),
+            Line(ledger_service.partner_account(partner_id, "in_payout"), -amount, run.currency),
+        ],
+        occurred_at=now,
+    )
+
+
+async def check_executable(session: AsyncSession, run_id: UUID, *, has_stripe_key: bool) -> PayoutRun:
+    """The run, or ``StripeNotConfigured`` when it has pending Stripe payouts and no API key is set."""
+    run = await get_run(session, run_id)
+    pending = await repository.payouts_of(session, run_id, status=PayoutStatus.pending.value)
+    if not has_stripe_key and any(p.provider == "stripe" for p in pending):
+        raise provider_service.StripeNotConfigured(
+            "Stripe payouts need GROWTH_STRIPE_API_KEY; no transfer was made"
+        )
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run_id: UUID
+    status: RunStatus
+    sent: int
+    failed: int
+    pending: int
+
+
+async def execute_run(
+    session_maker: SessionMaker,
+    run_id: UUID,
+    *,
+    providers: Mapping[str, provider_service.PayoutProvider],
+    now: datetime,
+) -> RunSummary:
+    """Pay every pending payout of the run, each in its own transaction; safe to run again."""
+    async with session_maker() as session, session.begin():
+        run = await get_run(session, run_id, for_update=True)
+        if run.status == RunStatus.created.value:
+            run.status, run.started_at = RunStatus.executing.value, now
+        pending = [p.id for p in await repository.payouts_of(session, run_id, status="pending")]
+        period = run.period
+    for payout_id in pending:
+        async with session_maker() as session, session.begin():
+            await _execute_one(session, payout_id, period=period, providers=providers, now=now)
+    async with session_maker() as session, session.begin():
+        run = await get_run(session, run_id, for_update=True)
+        payouts = await repository.payouts_of(session, run_id)
+        left = sum(p.status == PayoutStatus.pending.value for p in payouts)
+        if left == 0 and run.status != RunStatus.completed.value:
+            run.status, run.finished_at = RunStatus.completed.value, now
+        return RunSummary(
+            run_id,
+            RunStatus(run.status),
+            sent=sum(p.status in (PayoutStatus.sent.value, PayoutStatus.paid.value) for p in payouts),
+            failed=sum(p.status == PayoutStatus.failed.value for p in payouts),
+            pending=left,
+        )
+
+
+async def _execute_one(
+    session: AsyncSession,
+    payout_id: UUID,
+    *,
+    period: str,
+    providers: Mapping[str, provider_service.PayoutProvider],
+    now: datetime,
+) -> None:
+    # The row lock makes a second executor wait, then see the payout is no longer pending.
+    payout = await repository.get_payout(session, payout_id, for_update=True)
+    if payout is None or payout.status != PayoutStatus.pending.value:
+        return
+    request = provider_service.TransferRequest(
+        payout_id=payout.id,
+        partner_id=payout.partner_id,
+        run_id=payout.run_id,
+        period=period,
+        amount=payout.amount,
+        currency=payout.currency,
+        destination=payout.destination,
+        idempotency_key=payout.idempotency_key or idempotency_key(payout.id),
+    )
+    in_payout = ledger_service.partner_account(payout.partner_id, "in_payout")
+    try:
+        reference = await providers[payout.provider].transfer(request)
+    except provider_service.ProviderUnavailable as exc:
+        payout.error = exc.message[:500]
+        log.warning("payouts.run.transfer_unknown", payout_id=str(payout.id), error=exc.message)
+        return
+    except provider_service.TransferDeclined as exc:
+        payout.status, payout.error = PayoutStatus.failed.value, exc.message[:500]
+        back_to = ledger_service.partner_account(payout.partner_id, "payable")
+        await _move(session, returned_ref(payout.id), "payout_returned", payout, in_payout, back_to, now)
+        log.warning("payouts.run.transfer_failed", payout_id=str(payout.id), error=exc.message)
+        return
+    payout.status, payout.provider_reference = PayoutStatus.sent.value, reference
+    payout.sent_at, payout.error = now, None
+    await _move(
+        session, sent_ref(payout.id), "payout_sent", payout, in_payout, clearing_account(payout.provider), now
+    )
+    log.info("payouts.run.transfer_sent", payout_id=str(payout.id), reference=reference)
+
+
+async def _move(
+    session: AsyncSession, reference: str, kind: str, payout: Payout, source: str, target: str, now: datetime
+) -> None:
+    """Move the payout's amount out of liability ``source`` into ``target``."""
+    await ledger_service.post_entry(
+        session,
+        reference=reference,
+        kind=kind,
+        lines=[Line(source, payout.amount, payout.currency), Line(target, -payout.amount, payout.currency)],
+        occurred_at=now,
+    )
+
+
+async def get_run(session: AsyncSession, run_id: UUID, *, for_update: bool = False) -> PayoutRun:
+    """One run, or ``PayoutRunNotFound``."""
+    run = await repository.get_run(session, run_id, for_update=for_update)
+    if run is None:
+        raise PayoutRunNotFound(f"payout run {run_id} not found")
+    return run
+
+
+async def find_run(session: AsyncSession, *, period: str, currency: str) -> PayoutRun | None:
+    """The run of a period and currency, if there is one."""
+    return await repository.find_run(session, period, currency)
+
+
+async def list_runs(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> list[PayoutRun]:
+    """Runs, newest period first."""
+    return await repository.list_runs(session, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    run: PayoutRun
+    payouts: list[Payout]
+    skips: list[PayoutSkip]
+
+
+async def run_detail(session: AsyncSession, run_id: UUID) -> RunDetail:
+    """A run with its payouts and the partners it held back (with reasons)."""
+    run = await get_run(session, run_id)
+    return RunDetail(
+        run, await repository.payouts_of(session, run_id), await repository.skips_of(session, run_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BankFileRow:
+    payout_id: UUID
+    partner_id: UUID
+    holder_name: str
+    bank_name: str
+    account_number: str
+    amount: int
+    """Minor units."""
+    currency: str
+    reference: str
+
+
+async def bank_file(session: AsyncSession, run_id: UUID) -> list[BankFileRow]:
+    """The run's sent bank payouts, with the full account numbers finance uploads to the bank."""
+    await get_run(session, run_id)
+    payouts = [
+        p
+        for p in await repository.payouts_of(session, run_id)
+        if p.provider == "bank" and p.status in (PayoutStatus.sent.value, PayoutStatus.paid.value)
+    ]
+    accounts = await provider_service.accounts_of(session, [p.partner_id for p in payouts])
+    return [
+        BankFileRow(
+            p.id,
+            p.partner_id,
+            accounts[p.partner_id].bank_holder_name or "",
+            accounts[p.partner_id].bank_name or "",
+            accounts[p.partner_id].bank_account_number or "",
+            p.amount,
+            p.currency,
+            p.idempotency_key or idempotency_key(p.id),
+        )
+        for p in payouts
+        if p.partner_id in accounts
+    ]
+
+
+async def confirm_paid(session: AsyncSession, payout_id: UUID, *, now: datetime) -> Payout:
+    """Finance confirms the bank paid a payout; confirming again is no move."""
+    payout = await repository.get_payout(session, payout_id, for_update=True)
+    if payout is None:
+        raise PayoutNotFound(f"payout {payout_id} not found")
+    if problem := confirm_problem(PayoutStatus(payout.status), payout.provider):
+        raise PayoutNotConfirmable(problem, status=payout.status)
+    if payout.status != PayoutStatus.paid.value:
+        payout.status, payout.paid_at = PayoutStatus.paid.value, now
+        await session.flush()
+    return payout
+
+
+async def partner_payouts(session: AsyncSession, partner_id: UUID) -> list[Payout]:
+    """A partner's own payouts, newest first."""
+    return await repository.payouts_of_partner(session, partner_id)

@@ -1,0 +1,1 @@
+"""Where partners are paid: their payout account, and the providers that move the money."""

@@ -1,0 +1,1 @@
+"""Partner statements: per partner, month and currency, issued once from the ledger."""
