@@ -252,6 +252,7 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
             now=utc_now(),
             minimums=minimums,
             cooling_off_days=cooling_off,
+            tz=settings.timezone,
         )
         return run.id
 

@@ -41,6 +41,7 @@ def payout_read(p: Payout) -> PayoutRead:
         id=p.id,
         run_id=p.run_id,
         partner_id=p.partner_id,
+        statement_id=p.statement_id,
         amount=p.amount,
         currency=p.currency,
         provider=p.provider,
@@ -83,6 +84,7 @@ class PayoutRunController(Controller):
             now=utc_now(),
             minimums=parse_minimums(settings.payout_minimums),
             cooling_off_days=settings.payout_cooling_off_days,
+            tz=settings.timezone,
         )
         return run_read(run)
 

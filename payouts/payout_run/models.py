@@ -45,6 +45,8 @@ class Payout(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     """Minor units moved from the partner's payable balance."""
     currency: Mapped[str] = mapped_column(String(3))
+    statement_id: Mapped[UUID | None] = mapped_column(ForeignKey("statements.id"), default=None)
+    """The partner's statement of the run's month and currency: the one this payout settles."""
     provider: Mapped[str] = mapped_column(String(10))
     """``stripe`` or ``bank``, from the partner's payout account when the run was created."""
     destination: Mapped[str | None] = mapped_column(String(64), default=None)

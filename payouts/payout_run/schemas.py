@@ -28,6 +28,8 @@ class PayoutRead(msgspec.Struct):
     id: UUID
     run_id: UUID
     partner_id: UUID
+    statement_id: UUID | None
+    """The partner's statement of the run's month, which this payout settles."""
     amount: int
     """Minor units."""
     currency: str

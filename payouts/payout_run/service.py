@@ -46,6 +46,7 @@ from payouts.payout_run.rules import (
     sent_ref,
 )
 from payouts.provider import service as provider_service
+from payouts.statement import service as statement_service
 
 log = structlog.get_logger()
 Line = ledger_service.Line
@@ -101,11 +102,15 @@ async def create_run(
     now: datetime,
     minimums: Mapping[str, int] | None = None,
     cooling_off_days: int = 7,
+    tz: str = "UTC",
 ) -> PayoutRun:
-    """Create the period's run: one payout per partner paid (reserved in the ledger), skips listed."""
+    """Create the run of a month that is over: its statements are issued first (if they were not), then
+    one payout per partner paid (reserved in the ledger, naming the partner's statement), skips listed."""
     _check(period, currency)
     if await repository.find_run(session, period, currency) is not None:
         raise PayoutRunExists(f"a payout run for {period} {currency} already exists")
+    await statement_service.issue_statements(session, period=period, now=now, tz=tz)
+    statements = await statement_service.statements_of_period(session, period=period, currency=currency)
     run = PayoutRun(period=period, currency=currency, status=RunStatus.created.value)
     try:
         # The unique constraint decides a race: a concurrent insert waits for ours, then fails here.
@@ -125,7 +130,16 @@ async def create_run(
     accounts = await provider_service.account_facts(session, [p for p, _ in selection.payouts])
     for partner_id, amount in selection.payouts:
         account = accounts[partner_id]
-        await _reserve(session, run, partner_id, amount, account.provider.value, account.destination, now)
+        await _reserve(
+            session,
+            run,
+            partner_id,
+            amount,
+            account.provider.value,
+            account.destination,
+            statements.get(partner_id),
+            now,
+        )
     session.add_all(
         PayoutSkip(run_id=run.id, partner_id=s.partner_id, amount=s.amount, reason=s.reason.value)
         for s in selection.skips
@@ -142,11 +156,13 @@ async def _reserve(
     amount: int,
     provider: str,
     destination: str | None,
+    statement_id: UUID | None,
     now: datetime,
 ) -> None:
     payout = Payout(
         run_id=run.id,
         partner_id=partner_id,
+        statement_id=statement_id,
         amount=amount,
         currency=run.currency,
         provider=provider,
@@ -241,6 +257,7 @@ async def _execute_one(
         currency=payout.currency,
         destination=payout.destination,
         idempotency_key=payout.idempotency_key or idempotency_key(payout.id),
+        statement_id=payout.statement_id,
     )
     in_payout = ledger_service.partner_account(payout.partner_id, "in_payout")
     try:

@@ -76,3 +76,17 @@ class TransferRequest:
     """Upper-case ISO 4217 (only the Stripe adapter lowercases it)."""
     destination: str | None
     idempotency_key: str
+    statement_id: UUID | None = None
+    """The partner's statement of the period that this payout settles."""
+
+
+def transfer_metadata(request: TransferRequest) -> dict[str, str]:
+    """What a transfer carries for finance to find it again: payout, partner, period and statement."""
+    metadata = {
+        "payout_id": str(request.payout_id),
+        "partner_id": str(request.partner_id),
+        "period": request.period,
+    }
+    if request.statement_id is not None:
+        metadata["statement_id"] = str(request.statement_id)
+    return metadata

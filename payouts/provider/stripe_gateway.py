@@ -10,7 +10,7 @@ import asyncio
 import stripe
 
 from payouts.provider.errors import ProviderUnavailable, StripeNotConfigured, TransferDeclined
-from payouts.provider.rules import TransferRequest
+from payouts.provider.rules import TransferRequest, transfer_metadata
 
 
 class StripeProvider:
@@ -39,11 +39,7 @@ class StripeProvider:
                     "currency": request.currency.lower(),  # the one place currencies are lower case
                     "destination": request.destination or "",
                     "transfer_group": f"run-{request.run_id}",
-                    "metadata": {
-                        "payout_id": str(request.payout_id),
-                        "partner_id": str(request.partner_id),
-                        "period": request.period,
-                    },
+                    "metadata": transfer_metadata(request),
                 },
                 {"idempotency_key": request.idempotency_key},
             )

@@ -244,6 +244,11 @@ async def list_statements(
     return await repository.search(session, partner_id=partner_id, period=month, limit=limit, offset=offset)
 
 
+async def statements_of_period(session: AsyncSession, *, period: str, currency: str) -> dict[UUID, UUID]:
+    """Each partner's statement id for the month (``YYYY-MM``) and currency."""
+    return await repository.of_period(session, period=str(parse_period(period)), currency=currency)
+
+
 def statement_csv(issued: IssuedStatement, *, tz: str) -> str:
     """The statement as CSV (decimal amounts, spreadsheet-safe text), times in the zone ``tz``."""
     return _statement_csv(issued.facts, tz)

@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+REQUIRED_FIELDS = frozenset(
+    {"amount", "currency", "destination", "transfer_group", "metadata[payout_id]", "metadata[statement_id]"}
+)
 API_KEY = "sk_test_standin"
 
 
@@ -46,9 +49,14 @@ class StripeStandIn:
                 return 400, {"error": {"type": "invalid_request_error", "message": "Idempotency-Key missing"}}
             if key in self.responses:
                 return self.responses[key]
-            missing = {"amount", "currency", "destination", "transfer_group", "metadata[payout_id]"} - set(
-                form
-            )
+            missing = {
+                "amount",
+                "currency",
+                "destination",
+                "transfer_group",
+                "metadata[payout_id]",
+                "metadata[statement_id]",
+            } - set(form)
             if missing:
                 answer = (
                     400,

@@ -33,7 +33,7 @@ async def test_run_twice_pays_each_partner_once(
     partners = [await partner_with(session) for _ in range(2)]
     held = await partner_with(session, tax_form=False)
     await session.commit()
-    args = ("--period", "2026-11", "--currency", "CNY")
+    args = ("--period", "2026-10", "--currency", "CNY")
 
     dry = await asyncio.to_thread(growth, database_url, stripe_standin, *args, "--dry-run")
     assert dry.returncode == 0, dry.stderr

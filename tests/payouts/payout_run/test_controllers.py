@@ -18,11 +18,11 @@ async def test_a_run_through_the_api(client: AsyncTestClient[Litestar], session:
     other = bearer(await create_key(session, role=Role.partner, subject_id=no_account))
     await session.commit()
 
-    r = await client.post("/api/payout-runs", json={"period": "2026-11", "currency": "CNY"}, headers=finance)
+    r = await client.post("/api/payout-runs", json={"period": "2026-10", "currency": "CNY"}, headers=finance)
     assert r.status_code == 201, r.text
     run = r.json()
     again = await client.post(
-        "/api/payout-runs", json={"period": "2026-11", "currency": "CNY"}, headers=finance
+        "/api/payout-runs", json={"period": "2026-10", "currency": "CNY"}, headers=finance
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "payout_run_exists"
     assert (
@@ -60,7 +60,7 @@ async def test_execute_without_a_stripe_key_is_503(
     finance = bearer(await create_key(session, role=Role.finance))
     await session.commit()
     run = (
-        await client.post("/api/payout-runs", json={"period": "2026-11", "currency": "CNY"}, headers=finance)
+        await client.post("/api/payout-runs", json={"period": "2026-10", "currency": "CNY"}, headers=finance)
     ).json()
     r = await client.post(f"/api/payout-runs/{run['id']}/execute", headers=finance)
     assert r.status_code == 503 and r.json()["error"]["code"] == "stripe_not_configured"

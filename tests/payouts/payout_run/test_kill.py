@@ -32,7 +32,7 @@ def _env(database_url: str, stand_in: StripeStandIn) -> dict[str, str]:
 
 
 COMMAND = [sys.executable, "-c", "from growth.cli import main; main()", "payouts", "run"]
-ARGS = ["--period", "2026-11", "--currency", "CNY"]
+ARGS = ["--period", "2026-10", "--currency", "CNY"]
 
 
 def _kill_at_a_random_point(database_url: str, stand_in: StripeStandIn, rng: random.Random) -> None:

@@ -17,6 +17,8 @@ from payouts.payout_run.rules import SkipReason
 from payouts.provider import service as provider_service
 from payouts.provider.errors import StripeNotConfigured
 from payouts.provider.rules import ProviderName
+from payouts.statement import service as statement_service
+from payouts.statement.errors import PeriodNotOver
 from tests.payouts.payout_run.helpers import (
     MINIMUMS,
     NOW,
@@ -94,6 +96,12 @@ class TestCreateRun:
         with pytest.raises(InvalidPayoutRun):
             await payout_run_service.create_run(session, period=period, currency=currency, now=NOW)
 
+    async def test_a_month_not_over_has_no_run_yet(self, session: AsyncSession) -> None:
+        await partner_with(session)
+        with pytest.raises(PeriodNotOver, match="not over yet"):
+            await payout_run_service.create_run(session, period="2026-12", currency="CNY", now=NOW)
+        assert await payout_run_service.find_run(session, period="2026-12", currency="CNY") is None
+
 
 class TestExecuteStripe:
     async def test_transfers_with_the_payout_key_the_run_group_and_metadata(
@@ -120,7 +128,12 @@ class TestExecuteStripe:
             "metadata[payout_id]": str(by_partner[a].id),
             "metadata[partner_id]": str(a),
             "metadata[period]": "2026-11",
+            "metadata[statement_id]": str(by_partner[a].statement_id),
         }
+        async with session_maker() as s:
+            statement = await statement_service.get_statement(s, by_partner[a].statement_id, partner_id=a)  # type: ignore[arg-type]
+        # The run issued the month's statements first; the transfer names the one it settles.
+        assert (statement.statement.period, statement.statement.closing_payable) == ("2026-11", 12_345)
         for partner_id in (a, b):
             payout = by_partner[partner_id]
             assert payout.status == "sent" and payout.provider_reference.startswith("tr_")  # type: ignore[union-attr]
@@ -162,6 +175,7 @@ class TestExecuteStripe:
             "CNY",
             payout.destination,
             f"payout-{payout.id}",
+            payout.statement_id,
         )
         lost_reference = await providers(stripe_standin)["stripe"].transfer(request)  # the lost answer
 
