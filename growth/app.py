@@ -87,6 +87,9 @@ from payouts.payout_run.controllers import (
     PayoutController,
     PayoutRunController,
 )
+from payouts.portal.controllers import PortalController, PortalSignInController
+from payouts.portal.controllers import sign_in_redirect as portal_sign_in_redirect
+from payouts.portal.errors import PartnerSignInRequired
 from payouts.provider.controllers import PayoutAccountController
 from payouts.statement.controllers import PartnerStatementController, StatementController, StatementPages
 
@@ -278,6 +281,8 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         PayoutRunController,
         PayoutController,
         PartnerPayoutController,
+        PortalSignInController,
+        PortalController,
         LinkController,
         OrderController,
         OrderImportController,
@@ -363,6 +368,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ),
         exception_handlers={
             SignInRequired: sign_in_redirect,
+            PartnerSignInRequired: portal_sign_in_redirect,
             DomainError: _domain_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,

@@ -77,3 +77,18 @@ async def referred_orders(
         .limit(limit)
     )
     return [(order, customer) for order, customer in rows.tuples()]
+
+
+async def partner_orders(
+    session: AsyncSession, partner_id: UUID, *, limit: int, offset: int
+) -> list[tuple[Order, Attribution]]:
+    """The orders a partner brought, newest first."""
+    rows = await session.execute(
+        select(Order, Attribution)
+        .join(Attribution, Attribution.order_id == Order.id)
+        .where(Attribution.partner_id == partner_id)
+        .order_by(Order.placed_at.desc(), Order.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(order, attribution) for order, attribution in rows.tuples()]

@@ -191,3 +191,42 @@ async def referrals(session: AsyncSession, referral_code_id: UUID, *, limit: int
         )
         for order, customer in await repository.referred_orders(session, referral_code_id, limit)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerOrder:
+    """An order a partner brought, as the partner may see it (no customer details)."""
+
+    order_id: UUID
+    external_id: str
+    placed_at: datetime
+    status: str
+    amount: int
+    """Minor units."""
+    paid_amount: int
+    refunded_amount: int
+    currency: str
+    method: str
+    """How it was attributed: ``lead``, ``coupon``, ``referral_code``, ``click`` or ``subscription``."""
+
+
+async def partner_orders(
+    session: AsyncSession, partner_id: UUID, *, limit: int = 50, offset: int = 0
+) -> list[PartnerOrder]:
+    """The orders attributed to a partner, newest first."""
+    return [
+        PartnerOrder(
+            order.id,
+            order.external_id,
+            order.placed_at,
+            order.status,
+            order.amount,
+            order.paid_amount,
+            order.refunded_amount,
+            order.currency,
+            attribution.method,
+        )
+        for order, attribution in await repository.partner_orders(
+            session, partner_id, limit=limit, offset=offset
+        )
+    ]

@@ -101,8 +101,10 @@ def local_dt_filter(context: Context, value: datetime, fmt: str = "medium") -> s
 
 
 def install(env: Environment) -> None:
-    """Give a Jinja environment ``_``/``gettext``/``ngettext`` and the ``money``/``local_dt`` filters."""
+    """Give a Jinja environment ``_``/``gettext``/``ngettext``, the ``money``/``local_dt`` filters and
+    ``money_of`` (minor units and a currency as ``Money``)."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = money_filter
     env.filters["local_dt"] = local_dt_filter
+    env.globals["money_of"] = Money  # money_of(minor_units, currency) | money

@@ -45,3 +45,9 @@ async def lock_for_partner(session: AsyncSession, partner_id: UUID) -> list[Refe
         .execution_options(populate_existing=True)
     )
     return list(await session.scalars(query))
+
+
+async def of_partner(session: AsyncSession, partner_id: UUID) -> list[ReferralCode]:
+    """A partner's codes, oldest first (revoked ones included)."""
+    query = select(ReferralCode).where(ReferralCode.partner_id == partner_id).order_by(ReferralCode.id)
+    return list(await session.scalars(query))

@@ -185,6 +185,11 @@ async def revoke_code(
     return resolved.referral_code
 
 
+async def partner_codes(session: AsyncSession, partner_id: UUID) -> list[ReferralCode]:
+    """A partner's codes, oldest first, revoked ones included (``revoked_at`` says which)."""
+    return await repository.of_partner(session, partner_id)
+
+
 async def revoke_partner_codes(session: AsyncSession, partner_id: UUID, *, now: datetime) -> int:
     """Stop every working code of a partner (suspended or closed); how many stopped."""
     codes = [c for c in await repository.lock_for_partner(session, partner_id) if c.revoked_at is None]

@@ -57,6 +57,30 @@ async def for_order(session: AsyncSession, order_id: UUID) -> list[Commission]:
     return list(await session.scalars(query))
 
 
+async def of_orders(session: AsyncSession, partner_id: UUID, order_ids: list[UUID]) -> list[Commission]:
+    query = (
+        select(Commission)
+        .where(Commission.partner_id == partner_id, Commission.order_id.in_(order_ids))
+        .order_by(Commission.accrued_at)
+    )
+    return list(await session.scalars(query))
+
+
+async def next_approval(session: AsyncSession, partner_id: UUID) -> list[tuple[str, datetime | None, int]]:
+    """Per currency: the earliest date a pending commission of the partner approves, and how many wait
+    for their order to close first (no date yet)."""
+    query = (
+        select(
+            Commission.currency,
+            func.min(Commission.approve_after),
+            func.count().filter(Commission.approve_after.is_(None)),
+        )
+        .where(Commission.partner_id == partner_id, Commission.status == "pending")
+        .group_by(Commission.currency)
+    )
+    return [(currency, first, waiting) for currency, first, waiting in await session.execute(query)]
+
+
 async def closed_revenue(session: AsyncSession, partner_id: UUID, currency: str, *, since: datetime) -> int:
     """The partner's order revenue closed since ``since``, net of refunds, in minor units."""
     query = select(

@@ -335,6 +335,33 @@ async def partner_balances(session: AsyncSession, partner_id: UUID) -> list[Part
     ]
 
 
+async def commissions_of_orders(
+    session: AsyncSession, partner_id: UUID, order_ids: list[UUID]
+) -> dict[UUID, list[Commission]]:
+    """The partner's commissions on these orders (only the partner's: another's never shows)."""
+    found: dict[UUID, list[Commission]] = {}
+    for commission in await repository.of_orders(session, partner_id, order_ids) if order_ids else []:
+        found.setdefault(commission.order_id, []).append(commission)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOutlook:
+    currency: str
+    next_approval_at: datetime | None
+    """The earliest moment a pending commission passes its hold (None: none has closed yet)."""
+    awaiting_close: int
+    """Pending commissions whose order is not yet paid in full and closed: no date can be given."""
+
+
+async def pending_outlook(session: AsyncSession, partner_id: UUID) -> list[PendingOutlook]:
+    """When the partner's pending commission can be expected to approve, per currency."""
+    return [
+        PendingOutlook(currency, first, waiting)
+        for currency, first, waiting in await repository.next_approval(session, partner_id)
+    ]
+
+
 async def list_commissions(
     session: AsyncSession,
     *,

@@ -75,7 +75,7 @@ def detail_read(issued: statement_service.IssuedStatement) -> StatementDetailRea
     return StatementDetailRead(**_fields(issued.statement), lines=lines)
 
 
-async def _answer(
+async def statement_response(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     settings: Settings,
@@ -147,7 +147,7 @@ class StatementController(Controller):
     async def get_statement(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, statement: str
     ) -> Response[Any]:
-        return await _answer(request, db_session, settings, statement, default="json")
+        return await statement_response(request, db_session, settings, statement, default="json")
 
 
 class PartnerStatementController(Controller):
@@ -184,7 +184,7 @@ class PartnerStatementController(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, statement: str
     ) -> Response[Any]:
         partner_id = partner_service.acting_partner_id(request.state.principal.subject_id)
-        return await _answer(request, db_session, settings, statement, default="json", partner_id=partner_id)
+        return await statement_response(request, db_session, settings, statement, default="json", partner_id=partner_id)
 
 
 class StatementPages(Controller):
@@ -199,4 +199,4 @@ class StatementPages(Controller):
     async def statement_page(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, statement: str
     ) -> Response[Any]:
-        return await _answer(request, db_session, settings, statement, default="html")
+        return await statement_response(request, db_session, settings, statement, default="html")

@@ -1,0 +1,105 @@
+"""Sending e-mail over SMTP (``GROWTH_SMTP_URL``); without a server, mail is logged instead.
+
+``smtp://host:port`` sends in the clear (a local relay), ``smtp+starttls://`` upgrades with STARTTLS,
+``smtps://`` connects with TLS; ``user:password@`` in the URL logs in. The standard library's
+``smtplib`` does the talking, in a worker thread so the event loop never waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from urllib.parse import unquote, urlsplit
+
+import structlog
+
+from growth.core.errors import DomainError
+
+log = structlog.get_logger()
+SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+TIMEOUT_SECONDS = 10.0
+
+
+class MailNotSent(DomainError):
+    """The SMTP server refused the message or could not be reached."""
+
+    status_code = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+    to_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url: str) -> SmtpServer | None:
+    """The server an ``smtp://`` URL names; None for an empty URL; ``ValueError`` for a bad one."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        raise ValueError(f"mail server {url!r} is not smtp://, smtp+starttls:// or smtps://host[:port]")
+    return SmtpServer(
+        parts.scheme,
+        parts.hostname,
+        parts.port or SCHEMES[parts.scheme],
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+    )
+
+
+def build_message(mail: Mail, *, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((mail.to_name or "", mail.to))
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text)
+    return message
+
+
+def _deliver(server: SmtpServer, message: EmailMessage) -> None:
+    client: smtplib.SMTP
+    if server.scheme == "smtps":
+        client = smtplib.SMTP_SSL(
+            server.host, server.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
+    with client:
+        if server.scheme == "smtp+starttls":
+            client.starttls(context=ssl.create_default_context())
+        if server.username:
+            client.login(server.username, server.password or "")
+        client.send_message(message)
+
+
+async def send(mail: Mail, *, smtp_url: str, sender: str) -> None:
+    """Send one message; ``MailNotSent`` when the server cannot take it. No server: logged, not sent."""
+    server = parse_smtp_url(smtp_url)
+    message = build_message(mail, sender=sender)
+    if server is None:
+        log.info("mail.logged_not_sent", to=mail.to, subject=mail.subject, text=mail.text)
+        return
+    try:
+        await asyncio.to_thread(_deliver, server, message)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("mail.not_sent", to=mail.to, subject=mail.subject, error=repr(exc))
+        raise MailNotSent("the e-mail could not be sent; try again in a few minutes") from exc
+    log.info("mail.sent", to=mail.to, subject=mail.subject)
