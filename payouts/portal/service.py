@@ -251,6 +251,10 @@ class OrderRow:
         return Money(self.order.amount, self.order.currency)
 
     @property
+    def refunded(self) -> Money:
+        return Money(self.order.refunded_amount, self.order.currency)
+
+    @property
     def commission(self) -> Money | None:
         """What the order earns now: accrued less reversed, over its commissions."""
         if not self.commissions:

@@ -184,7 +184,9 @@ class PartnerStatementController(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, statement: str
     ) -> Response[Any]:
         partner_id = partner_service.acting_partner_id(request.state.principal.subject_id)
-        return await statement_response(request, db_session, settings, statement, default="json", partner_id=partner_id)
+        return await statement_response(
+            request, db_session, settings, statement, default="json", partner_id=partner_id
+        )
 
 
 class StatementPages(Controller):

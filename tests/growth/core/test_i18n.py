@@ -184,3 +184,27 @@ class TestZhHansCatalog:
     def test_compiled_catalog_serves_the_translation(self, message: Message) -> None:
         assert isinstance(message.id, str)
         assert translations("zh_Hans").gettext(message.id) == message.string
+
+
+def _extracted() -> list[tuple[str, str]]:
+    """Every message the code and templates mark for translation: ``(msgid, file)``."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[3]
+    found = []
+    for folder in ("templates", "growth", "campaigns", "payouts"):
+        for filename, _, message, _, _ in extract_from_dir(
+            root / folder,
+            [("**.j2", "jinja2"), ("**.py", "python")],
+            options_map={"**.j2": {"extensions": "jinja2.ext.i18n"}},
+        ):
+            found.append((message if isinstance(message, str) else message[0], f"{folder}/{filename}"))
+    return found
+
+
+def test_every_marked_message_has_a_simplified_chinese_translation() -> None:
+    catalog = {message.id if isinstance(message.id, str) else message.id[0] for message in ZH_MESSAGES}
+    missing = sorted({(msgid, where) for msgid, where in _extracted() if msgid not in catalog})
+    assert missing == []
