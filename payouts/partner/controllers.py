@@ -14,6 +14,7 @@ from growth.core.auth.rules import Role
 from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
+from growth.referral_code.models import ReferralCode
 from growth.settings import Settings
 from payouts.partner import service as partner_service
 from payouts.partner.models import Partner
@@ -45,6 +46,23 @@ def to_read(p: Partner) -> PartnerRead:
         status_reason=p.status_reason,
         status_changed_at=p.status_changed_at,
         approved_at=p.approved_at,
+    )
+
+
+def code_read(rc: ReferralCode, partner_id: UUID, settings: Settings) -> PartnerCodeRead:
+    links = referral_code_service.links_for(
+        rc.code, base_url=settings.base_url, secret=settings.resolved_secret()
+    )
+    return PartnerCodeRead(
+        id=rc.id,
+        code=rc.code,
+        campaign_id=rc.campaign_id,
+        partner_id=partner_id,
+        link=links.link,
+        qr_png_url=links.qr_png_url,
+        qr_svg_url=links.qr_svg_url,
+        created_at=rc.created_at,
+        revoked_at=rc.revoked_at,
     )
 
 
@@ -142,20 +160,7 @@ class PartnerController(Controller):
             terms_lookup=terms_lookup,
             vanity_code=data.vanity_code,
         )
-        rc = issued.referral_code
-        links = referral_code_service.links_for(
-            rc.code, base_url=settings.base_url, secret=settings.resolved_secret()
-        )
-        body = PartnerCodeRead(
-            id=rc.id,
-            code=rc.code,
-            campaign_id=rc.campaign_id,
-            partner_id=partner_id,
-            link=links.link,
-            qr_png_url=links.qr_png_url,
-            qr_svg_url=links.qr_svg_url,
-            created_at=rc.created_at,
-        )
+        body = code_read(issued.referral_code, partner_id, settings)
         return Response(body, status_code=201 if issued.created else 200)
 
 
@@ -172,3 +177,11 @@ class PartnerSelfController(Controller):
     async def get_me(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> PartnerRead:
         partner_id = partner_service.acting_partner_id(request.state.principal.subject_id)
         return to_read(await partner_service.get_partner(db_session, partner_id))
+
+    @get("/referral-codes", summary="My referral codes with their links and QR codes")
+    async def my_codes(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+    ) -> list[PartnerCodeRead]:
+        partner_id = partner_service.acting_partner_id(request.state.principal.subject_id)
+        codes = await referral_code_service.partner_codes(db_session, partner_id)
+        return [code_read(rc, partner_id, settings) for rc in codes]

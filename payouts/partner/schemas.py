@@ -75,3 +75,5 @@ class PartnerCodeRead(msgspec.Struct):
     qr_png_url: str
     qr_svg_url: str
     created_at: datetime
+    revoked_at: datetime | None = None
+    """Set while the code is revoked (its partner suspended or closed): its link no longer earns."""
