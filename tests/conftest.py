@@ -9,6 +9,7 @@ after each test instead of rolling back an outer transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -169,18 +170,21 @@ async def _empty(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-def live_server(database_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, demo shop included."""
+@contextlib.contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The app with ``settings`` served by uvicorn on a free loopback port; its base URL is yielded.
+    ``settings.base_url`` is replaced by the server's own address."""
     from growth.app import create_app
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url, secret_key=SECRET, base_url=base, demo=True, log_level="WARNING"
-    )
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings.with_overrides(base_url=base)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -193,4 +197,12 @@ def live_server(database_url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
-        asyncio.run(_empty(database_url))
+        asyncio.run(_empty(settings.database_url))
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, demo shop included."""
+    settings = Settings(database_url=database_url, secret_key=SECRET, demo=True, log_level="WARNING")
+    with serve(settings) as base:
+        yield base
