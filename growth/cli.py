@@ -62,7 +62,7 @@ def run(host: str, port: int) -> None:
 @click.option("--serve/--no-serve", default=True, help="Serve the app after loading the demo.")
 def demo(host: str, port: int, serve: bool) -> None:
     """Migrate, load the demo data, print where to look, and serve."""
-    from growth.demo import load_demo
+    from growth.demo import DEMO_PARTNER, load_demo
 
     settings = get_settings().with_overrides(demo=True, base_url=f"http://{host}:{port}")
     upgrade_head(settings.database_url)
@@ -78,6 +78,8 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"\n  API docs   : {base}/schema")
     click.echo(f"  Health     : {base}/health")
     click.echo(f"  Marketing  : {base}/sign-in (sign in with the admin key below)")
+    mailed = "e-mailed" if settings.smtp_url else "written to this log"
+    click.echo(f"  Partners   : {base}/partner/sign-in (as {DEMO_PARTNER[1]}; the link is {mailed})")
     click.echo(f"  Admin key  : {loaded.admin_key}   (shown once; send as 'Authorization: Bearer <key>')\n")
     if serve:
         click.echo(f"Serving on {base} (Ctrl+C to stop)")
