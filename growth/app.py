@@ -59,6 +59,7 @@ from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, install, negotiate_locale
 from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
+from growth.core.mail import parse_smtp_url
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
@@ -87,6 +88,7 @@ from payouts.payout_run.controllers import (
     PayoutController,
     PayoutRunController,
 )
+from payouts.payout_run.rules import parse_minimums
 from payouts.portal.controllers import PortalController, PortalSignInController
 from payouts.portal.controllers import sign_in_redirect as portal_sign_in_redirect
 from payouts.portal.errors import PartnerSignInRequired
@@ -213,10 +215,20 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return error_response(request, 500, "internal_error", "an unexpected error occurred")
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse to start on a setting that would only fail later, inside a request."""
+    try:
+        parse_smtp_url(settings.smtp_url)
+        parse_minimums(settings.payout_minimums)
+    except ValueError as exc:
+        raise ValueError(f"invalid setting: {exc}") from exc
+
+
 def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions | None = None) -> Litestar:
     """Compose the service: database, workers, routes, templates, OpenAPI and error handling."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    check_settings(settings)
     notifier = Notifier()
     db_config = make_db_config(make_engine(settings.database_url), info={NOTIFIER_KEY: notifier})
     session_maker = db_config.create_session_maker()

@@ -100,20 +100,34 @@ def _signature(payload: str, key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def encode_session(session: DashboardSession, key: bytes) -> str:
-    """The cookie value: ``<key id>.<role>.<unix time>.<HMAC-SHA256>``; readable, but not forgeable."""
-    payload = f"{session.key_id.hex}.{session.role.value}.{int(session.signed_in_at.timestamp())}"
+def sign_value(payload: str, key: bytes) -> str:
+    """``<payload>.<HMAC-SHA256>``: readable, but not forgeable without ``key``."""
     return f"{payload}.{_signature(payload, key)}"
 
 
-def decode_session(value: str, key: bytes, *, now: datetime) -> DashboardSession | None:
-    """The session in a cookie whose signature holds and which has not expired, else None."""
+def verified_payload(value: str, key: bytes) -> str | None:
+    """The payload of a value ``sign_value`` made with ``key``, else None (also for oversized input)."""
     if len(value) > 200:
         return None
     payload, _, signature = value.rpartition(".")
     try:  # ValueError also covers text that cannot be encoded
-        if not hmac.compare_digest(signature.encode(), _signature(payload, key).encode()):
-            return None
+        return payload if hmac.compare_digest(signature.encode(), _signature(payload, key).encode()) else None
+    except ValueError:
+        return None
+
+
+def encode_session(session: DashboardSession, key: bytes) -> str:
+    """The cookie value: ``<key id>.<role>.<unix time>.<HMAC-SHA256>``; readable, but not forgeable."""
+    return sign_value(
+        f"{session.key_id.hex}.{session.role.value}.{int(session.signed_in_at.timestamp())}", key
+    )
+
+
+def decode_session(value: str, key: bytes, *, now: datetime) -> DashboardSession | None:
+    """The session in a cookie whose signature holds and which has not expired, else None."""
+    if (payload := verified_payload(value, key)) is None:
+        return None
+    try:
         key_hex, role, timestamp = payload.split(".")
         session = DashboardSession(UUID(hex=key_hex), Role(role), datetime.fromtimestamp(int(timestamp), UTC))
     except (ValueError, OverflowError, OSError):
