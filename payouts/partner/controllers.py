@@ -14,7 +14,6 @@ from growth.core.auth.rules import Role
 from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
-from growth.referral_code.models import ReferralCode
 from growth.settings import Settings
 from payouts.partner import service as partner_service
 from payouts.partner.models import Partner
@@ -49,7 +48,9 @@ def to_read(p: Partner) -> PartnerRead:
     )
 
 
-def code_read(rc: ReferralCode, partner_id: UUID, settings: Settings) -> PartnerCodeRead:
+def code_read(
+    rc: referral_code_service.ReferralCode, partner_id: UUID, settings: Settings
+) -> PartnerCodeRead:
     links = referral_code_service.links_for(
         rc.code, base_url=settings.base_url, secret=settings.resolved_secret()
     )

@@ -29,7 +29,7 @@ from payouts.portal import service as portal_service
 from payouts.portal.errors import PartnerSignInRequired, SignInLinkNotUsable
 from payouts.portal.rules import SESSION_MAX_AGE, PortalSession, decode_session, encode_session
 from payouts.statement import service as statement_service
-from payouts.statement.controllers import statement_response
+from payouts.statement.responses import statement_response
 
 PORTAL = "/partner"
 SIGN_IN = portal_service.SIGN_IN_PATH
