@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from litestar import Controller, Response, get, post
@@ -7,12 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.attribution.models import Attribution
 from growth.attribution.service import Hints
+from growth.click.rules import hash_ip
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import NotFound
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.core.time import utc_now
 from growth.order import service as order_service
+from growth.order.errors import InvalidOrder
 from growth.order.models import Order, OrderLine, OrderTransition
 from growth.order.schemas import (
     AttributionRead,
@@ -22,12 +25,19 @@ from growth.order.schemas import (
     OrderRead,
     OrderTransitionRead,
 )
+from growth.risk.rules import address_hash
+from growth.settings import Settings
 
 READERS = roles(Role.shop, Role.marketing, Role.finance)
 
 
-def to_intake(data: OrderCreate, *, source: str) -> order_service.OrderIntake:
-    """The API payload as the one intake every source builds."""
+def to_intake(data: OrderCreate, *, source: str, secret: str) -> order_service.OrderIntake:
+    """The API payload as the one intake every source builds; the address and IP only as keyed hashes."""
+    if data.customer_ip is not None:
+        try:
+            ip = str(ipaddress.ip_address(data.customer_ip.strip()))
+        except ValueError as exc:
+            raise InvalidOrder(f"customer_ip {data.customer_ip!r} is not an IP address") from exc
     return order_service.OrderIntake(
         external_id=data.external_id,
         customer_external_id=data.customer.external_id,
@@ -41,6 +51,11 @@ def to_intake(data: OrderCreate, *, source: str) -> order_service.OrderIntake:
         hints=Hints(data.referral_code, data.coupon_code, tuple(data.click_ids), data.lead_reference),
         payment_reference=data.payment_reference,
         subscription_id=data.subscription_id,
+        payment_fingerprint=data.payment_fingerprint,
+        address_hash=address_hash(secret, data.shipping_address.parts()) if data.shipping_address else None,
+        device_id=data.device_id,
+        ip_hash=hash_ip(secret, ip) if data.customer_ip is not None else None,
+        margin_amount=data.margin_amount,
     )
 
 
@@ -100,10 +115,11 @@ class OrderController(Controller):
         data: OrderCreate,
         terms_lookup: CampaignTermsLookup,
         lead_lookup: LeadLookup,
+        settings: Settings,
     ) -> Response[OrderRead]:
         result = await order_service.ingest_order(
             db_session,
-            to_intake(data, source="api"),
+            to_intake(data, source="api", secret=settings.resolved_secret()),
             terms_lookup=terms_lookup,
             lead_lookup=lead_lookup,
             now=utc_now(),

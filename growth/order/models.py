@@ -17,6 +17,7 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("margin_amount IS NULL OR margin_amount <= amount", name="margin_within_amount"),
         CheckConstraint("refunded_amount <= paid_amount", name="refund_within_paid"),
         CheckConstraint("length(currency) = 3 AND upper(currency) = currency", name="currency_upper"),
     )
@@ -43,6 +44,16 @@ class Order(Base):
     """The payment's id at the provider (Stripe payment intent), to match refunds and disputes."""
     subscription_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     """For subscription renewals: the subscription each paid invoice belongs to."""
+    payment_fingerprint: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    """The card's fingerprint at the payment provider, to see one card behind several customers."""
+    address_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    """Keyed hash of the normalized shipping address (the address itself is not kept here)."""
+    device_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    """The shop's device id of the buyer, when it sends one."""
+    ip_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Keyed hash of the buyer's IP, comparable with the clicks' hashes."""
+    margin_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """What the merchant keeps, in minor units, when the shop sends it; None: unknown."""
     content: Mapped[dict[str, Any]] = mapped_column(JsonB)
     """The intake as received (canonical), to compare a retried intake field by field."""
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -120,13 +120,21 @@ def _refund(state: OrderState, amount: int | None, illegal: Any) -> OrderState:
 
 
 def intake_problem(
-    *, amount: int, currency_known: bool, placed_at: datetime, now: datetime, lines: list[tuple[int, int]]
+    *,
+    amount: int,
+    currency_known: bool,
+    placed_at: datetime,
+    now: datetime,
+    lines: list[tuple[int, int]],
+    margin_amount: int | None = None,
 ) -> str | None:
     """Why an order cannot be taken in, or None. ``lines`` are (quantity, unit_amount) pairs."""
     if amount < 0:
         return "amount must not be negative"
     if amount > MAX_ORDER_AMOUNT:
         return f"amount {amount} is larger than {MAX_ORDER_AMOUNT} minor units"
+    if margin_amount is not None and not -MAX_ORDER_AMOUNT <= margin_amount <= amount:
+        return "margin_amount must not be more than the order amount"
     if not currency_known:
         return "unknown currency (ISO 4217 expected)"
     if placed_at > now + MAX_FUTURE_SKEW:

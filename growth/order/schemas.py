@@ -20,6 +20,20 @@ class CustomerRef(msgspec.Struct, forbid_unknown_fields=True):
     name: text(max_length=200) | None = None  # type: ignore[valid-type]
 
 
+class ShippingAddress(msgspec.Struct, forbid_unknown_fields=True):
+    """Where the order ships; only a keyed hash of it is kept, to compare referrer and friend."""
+
+    line1: text(min_length=1, max_length=200)  # type: ignore[valid-type]
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}\Z", description="ISO 3166-1 alpha-2")]
+    line2: text(max_length=200) | None = None  # type: ignore[valid-type]
+    city: text(max_length=100) | None = None  # type: ignore[valid-type]
+    region: text(max_length=100) | None = None  # type: ignore[valid-type]
+    postal_code: text(max_length=20) | None = None  # type: ignore[valid-type]
+
+    def parts(self) -> tuple[str | None, ...]:
+        return (self.line1, self.line2, self.city, self.region, self.postal_code, self.country)
+
+
 class OrderLineIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: text(min_length=1, max_length=100)  # type: ignore[valid-type]
     quantity: int
@@ -41,6 +55,14 @@ class OrderCreate(msgspec.Struct, forbid_unknown_fields=True):
     lead_reference: text(max_length=100) | None = None  # type: ignore[valid-type]
     payment_reference: text(max_length=200) | None = None  # type: ignore[valid-type]
     subscription_id: text(max_length=200) | None = None  # type: ignore[valid-type]
+    payment_fingerprint: text(max_length=100) | None = None  # type: ignore[valid-type]
+    """The card's fingerprint at the payment provider (Stripe: ``card.fingerprint``)."""
+    shipping_address: ShippingAddress | None = None
+    customer_ip: text(max_length=45) | None = None  # type: ignore[valid-type]
+    """The buyer's IP address as the shop saw it (kept only as a keyed hash)."""
+    device_id: text(max_length=200) | None = None  # type: ignore[valid-type]
+    margin_amount: MinorUnits | None = None
+    """What the merchant keeps from the order (minor units), when the shop knows its costs."""
 
 
 class OrderEventCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -64,6 +64,16 @@ class OrderIntake:
     hints: Hints = field(default_factory=Hints)
     payment_reference: str | None = None
     subscription_id: str | None = None
+    # What the risk firewall compares between referrer and referee (all optional; hashed where personal).
+    payment_fingerprint: str | None = None
+    """The card's fingerprint at the payment provider (Stripe's ``card.fingerprint``)."""
+    address_hash: str | None = None
+    """Keyed hash of the normalized shipping address (``growth.risk.rules.address_hash``)."""
+    device_id: str | None = None
+    ip_hash: str | None = None
+    """Keyed hash of the buyer's IP, comparable with the clicks' (``growth.click.rules.hash_ip``)."""
+    margin_amount: int | None = None
+    """What the merchant keeps from the order, in minor units, when the shop knows its costs."""
 
     def content(self) -> dict[str, Any]:
         """What makes this order this order: compared when the same external id comes again."""
@@ -137,6 +147,7 @@ async def ingest_order(
         placed_at=intake.placed_at,
         now=now,
         lines=[(line.quantity, line.unit_amount) for line in intake.lines],
+        margin_amount=intake.margin_amount,
     )
     if problem:
         raise InvalidOrder(problem)
@@ -167,6 +178,11 @@ async def ingest_order(
         source=intake.source,
         payment_reference=intake.payment_reference,
         subscription_id=intake.subscription_id,
+        payment_fingerprint=intake.payment_fingerprint,
+        address_hash=intake.address_hash,
+        device_id=intake.device_id,
+        ip_hash=intake.ip_hash,
+        margin_amount=intake.margin_amount,
         content=content,
         fingerprint=fingerprint,
     )
