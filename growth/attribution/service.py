@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.attribution import repository
 from growth.attribution.models import Attribution
-from growth.attribution.rules import ClickCandidate, CodeCandidate, Inherited, OrderFacts, attribute
+from growth.attribution.rules import (
+    ClickCandidate,
+    CodeCandidate,
+    Inherited,
+    Method,
+    OrderFacts,
+    attribute,
+)
 from growth.core.events.service import publish
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.customer.models import Customer
@@ -19,6 +26,8 @@ from growth.order.models import Order
 from growth.referral_code import repository as code_repository
 from growth.referral_code.models import ReferralCode
 from growth.referral_code.rules import code_key, is_well_formed, typed_code_key
+from growth.risk import service as risk_service
+from growth.risk.rules import Thresholds, load_disposable_domains
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +148,22 @@ async def attribute_order(
         decided_at=now,
     )
     session.add(attribution)
+    review = None
+    if decision.method is not Method.none:
+        terms = await terms_lookup(session, decision.campaign_id) if decision.campaign_id else None
+        review, _ = await risk_service.review_order(
+            session,
+            order=order,
+            customer=customer,
+            attribution=attribution,
+            click_ids=hints.click_ids,
+            coupon_code=(hints.coupon_code or "").strip().upper()
+            or (hints.referral_code or "").strip().upper()
+            or None,
+            thresholds=Thresholds.from_overrides(terms.risk_overrides if terms else None),
+            disposable_domains=load_disposable_domains(),
+            now=now,
+        )
     await publish(
         session,
         "order.attributed",
@@ -155,6 +180,8 @@ async def attribute_order(
             "amount": order.amount,
             "currency": order.currency,
             "placed_at": order.placed_at.isoformat(),
+            "review": review.status if review else None,
+            "review_reasons": [reason["code"] for reason in review.reasons] if review else [],
         },
         now=now,
     )

@@ -7,8 +7,8 @@ codes and attribution can follow their rules.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -37,6 +37,9 @@ class CampaignTerms:
     """The campaign's page language (``en``, ``zh_Hans``); None: the visitor's."""
     kind: str = "referral"
     """``referral``, ``social_share`` or ``partner``: social-share pages take post submissions."""
+    risk_overrides: Mapping[str, object] = field(default_factory=dict)
+    """The risk firewall's rules and thresholds for this campaign over the program's defaults
+    (``growth.risk.rules.Thresholds.from_overrides``)."""
 
 
 CampaignTermsLookup = Callable[[AsyncSession, UUID], Awaitable[CampaignTerms | None]]
