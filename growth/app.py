@@ -47,6 +47,7 @@ from campaigns.share.controllers import (
     ShareModerationPages,
     ShareSubmissionController,
 )
+from growth.audit.controllers import AuditController
 from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController, DashboardController
 from growth.core.auth.errors import SignInRequired
@@ -271,6 +272,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             path=SWAGGER_ASSETS, directories=[SWAGGER_UI_STATIC], include_in_schema=False
         ),
         health,
+        AuditController,
         ApiKeyController,
         DashboardController,
         CustomerController,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -12,6 +13,7 @@ import click
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.core.db import check_models_match, make_db_config, make_engine, upgrade_head
@@ -33,6 +35,15 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _cli_actor() -> audit_service.Actor:
+    """The CLI as the audit log's actor, named after the operating-system user running it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        user = "unknown"
+    return audit_service.cli_actor(f"cli:{user}")
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -116,10 +127,20 @@ def keys() -> None:
 @click.option("--subject-id", type=click.UUID, default=None, help="Partner id, for partner keys.")
 def keys_create(role: str, name: str, subject_id: UUID | None) -> None:
     """Create a key and print it once; only its hash is stored."""
-    created = _in_transaction(
-        get_settings(),
-        lambda s: auth_service.create_key(s, name=name, role=Role(role), subject_id=subject_id),
-    )
+
+    async def create(session: AsyncSession) -> auth_service.CreatedKey:
+        created = await auth_service.create_key(session, name=name, role=Role(role), subject_id=subject_id)
+        await audit_service.record(
+            session,
+            action="api_key.created",
+            subject_type="api_key",
+            subject_id=str(created.api_key.id),
+            after=auth_service.audit_values(created.api_key),
+            actor=_cli_actor(),
+        )
+        return created
+
+    created = _in_transaction(get_settings(), create)
     click.echo(created.secret)
     click.echo(f"id={created.api_key.id} role={role} name={name} (the key is not shown again)", err=True)
 
@@ -136,7 +157,22 @@ def keys_list() -> None:
 @click.argument("key_id", type=click.UUID)
 def keys_revoke(key_id: UUID) -> None:
     """Revoke a key by id."""
-    _in_transaction(get_settings(), lambda s: auth_service.revoke_key(s, key_id, now=utc_now()))
+
+    async def revoke(session: AsyncSession) -> None:
+        now = utc_now()
+        api_key = await auth_service.revoke_key(session, key_id, now=now)
+        if api_key.revoked_at == now:  # revoked by this command; revoking again changes nothing
+            await audit_service.record(
+                session,
+                action="api_key.revoked",
+                subject_type="api_key",
+                subject_id=str(key_id),
+                before={"revoked_at": None},
+                after={"revoked_at": now},
+                actor=_cli_actor(),
+            )
+
+    _in_transaction(get_settings(), revoke)
     click.echo(f"revoked {key_id}")
 
 

@@ -24,7 +24,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from growth.core.auth import service as auth_service
@@ -89,8 +89,32 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def empty_all_tables(engine: AsyncEngine) -> None:
+@contextlib.asynccontextmanager
+async def triggers_bypassed(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction in which no trigger fires: how tests empty (or tamper with) the append-only audit log.
+
+    PostgreSQL: ``session_replication_role = replica`` skips ordinary triggers for this transaction
+    only (a superuser's or a role granted that setting's right; the application never does it).
+    SQLite cannot switch a trigger off: they are dropped and, before commit, created again from
+    their own definitions, in the same transaction.
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            yield connection
+            return
+        triggers = list(
+            await connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        )
+        for name, _ in triggers:
+            await connection.execute(text(f'DROP TRIGGER "{name}"'))
+        yield connection
+        for _, sql in triggers:
+            await connection.exec_driver_sql(sql)
+
+
+async def empty_all_tables(engine: AsyncEngine) -> None:
+    async with triggers_bypassed(engine) as connection:
         tables = [t.name for t in reversed(metadata.sorted_tables)]
         if connection.dialect.name == "postgresql":
             await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))

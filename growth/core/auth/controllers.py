@@ -10,6 +10,8 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.core import audit_port
+from growth.core.audit_port import Actor
 from growth.core.auth import service as auth_service
 from growth.core.auth.errors import InvalidApiKey, RoleCannotSignIn
 from growth.core.auth.guards import (
@@ -41,6 +43,27 @@ def to_read(api_key: ApiKey) -> ApiKeyRead:
     )
 
 
+async def _audit_key(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    action: str,
+    api_key: ApiKey,
+    *,
+    before: dict[str, Any] | None,
+) -> None:
+    """Audit a key created (all its audited values) or changed (the fields named in ``before``)."""
+    after = auth_service.audit_values(api_key)
+    await audit_port.record(
+        db_session,
+        action=action,
+        subject_type="api_key",
+        subject_id=str(api_key.id),
+        before=before,
+        after=after if before is None else {name: after[name] for name in before},
+        actor=Actor.of_principal(request.state.principal),
+    )
+
+
 class ApiKeyController(Controller):
     """API keys (admin only)."""
 
@@ -51,10 +74,13 @@ class ApiKeyController(Controller):
     security = [{"ApiKey": []}]
 
     @post("/", summary="Create an API key (the secret is shown once)")
-    async def create_key(self, db_session: AsyncSession, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_key(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: ApiKeyCreate
+    ) -> ApiKeyCreated:
         created = await auth_service.create_key(
             db_session, name=data.name, role=data.role, subject_id=data.subject_id
         )
+        await _audit_key(request, db_session, "api_key.created", created.api_key, before=None)
         return ApiKeyCreated(**msgspec.structs.asdict(to_read(created.api_key)), key=created.secret)
 
     @get("/", summary="List API keys")
@@ -62,8 +88,14 @@ class ApiKeyController(Controller):
         return [to_read(k) for k in await auth_service.list_keys(db_session)]
 
     @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key")
-    async def revoke_key(self, db_session: AsyncSession, key_id: UUID) -> ApiKeyRead:
-        return to_read(await auth_service.revoke_key(db_session, key_id, now=utc_now()))
+    async def revoke_key(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, key_id: UUID
+    ) -> ApiKeyRead:
+        now = utc_now()
+        api_key = await auth_service.revoke_key(db_session, key_id, now=now)
+        if api_key.revoked_at == now:  # revoked by this call; revoking again changes nothing
+            await _audit_key(request, db_session, "api_key.revoked", api_key, before={"revoked_at": None})
+        return to_read(api_key)
 
 
 def _sign_in_page(
@@ -111,6 +143,13 @@ class DashboardController(Controller):
             principal = await auth_service.sign_in(db_session, data.key.strip(), now=now)
         except (InvalidApiKey, RoleCannotSignIn) as error:
             return _sign_in_page(request, settings, next_path=next_path, error=error)
+        await audit_port.record(
+            db_session,
+            action="dashboard.signed_in",
+            subject_type="api_key",
+            subject_id=str(principal.key_id),
+            actor=Actor.of_principal(principal),
+        )
         signed_in = DashboardSession(principal.key_id, principal.role, now)
         return Redirect(next_path, status_code=303, cookies=[session_cookie(settings, signed_in)])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -57,6 +58,17 @@ async def create_key(
     session.add(api_key)
     await session.flush()
     return CreatedKey(api_key, secret)
+
+
+def audit_values(api_key: ApiKey) -> dict[str, Any]:
+    """What the audit log keeps of a key: what identifies it, never its secret or its hash."""
+    return {
+        "name": api_key.name,
+        "role": api_key.role,
+        "prefix": api_key.prefix,
+        "subject_id": api_key.subject_id and str(api_key.subject_id),
+        "revoked_at": api_key.revoked_at,
+    }
 
 
 async def authenticate(session: AsyncSession, secret: str, *, now: datetime) -> Principal:
