@@ -300,8 +300,9 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
         try:
             if dry_run:
                 async with session_maker() as session:
-                    return await payout_run_service.plan_run(
+                    return await payout_run_service.preview_run(
                         session,
+                        period=period,
                         currency=currency,
                         now=utc_now(),
                         minimums=minimums,

@@ -8,6 +8,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.time import utc_now
@@ -98,10 +99,18 @@ class CommissionPlanController(Controller):
 
     @post("/partners/{partner_id:uuid}/plan", summary="Put a partner on a plan (orders attributed from now)")
     async def assign_plan(
-        self, db_session: AsyncSession, partner_id: UUID, data: PlanAssign
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, partner_id: UUID, data: PlanAssign
     ) -> PlanAssignmentRead:
         a = await commission_service.assign_plan(
             db_session, partner_id=partner_id, plan_id=data.plan_id, now=utc_now()
+        )
+        await audit_service.record(
+            db_session,
+            action="commission_plan.assigned",
+            subject_type="partner",
+            subject_id=str(partner_id),
+            after={"plan_id": a.plan_id, "effective_at": a.effective_at},
+            actor=audit_service.actor_from_request(request),
         )
         return PlanAssignmentRead(a.partner_id, a.plan_id, a.effective_at)
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.ports import CampaignTermsLookup
@@ -100,7 +101,9 @@ class PartnerController(Controller):
     security = [{"ApiKey": []}]
 
     @post("/", summary="Create a partner")
-    async def create_partner(self, db_session: AsyncSession, data: PartnerCreate) -> PartnerRead:
+    async def create_partner(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PartnerCreate
+    ) -> PartnerRead:
         partner = await partner_service.create_partner(
             db_session,
             name=data.name,
@@ -110,6 +113,14 @@ class PartnerController(Controller):
             website=data.website,
             country=data.country,
             now=utc_now(),
+        )
+        await audit_service.record(
+            db_session,
+            action="partner.created",
+            subject_type="partner",
+            subject_id=str(partner.id),
+            after=audit_service.snapshot(partner, "name", "email", "status"),
+            actor=audit_service.actor_from_request(request),
         )
         return to_read(partner)
 
@@ -134,11 +145,26 @@ class PartnerController(Controller):
         status_code=200,
     )
     async def change_status(
-        self, db_session: AsyncSession, partner_id: UUID, data: PartnerStatusChange
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        partner_id: UUID,
+        data: PartnerStatusChange,
     ) -> PartnerRead:
+        before = (await partner_service.get_partner(db_session, partner_id)).status
         partner = await partner_service.change_status(
             db_session, partner_id, status=data.status, reason=data.reason, now=utc_now()
         )
+        if partner.status != before:
+            await audit_service.record(
+                db_session,
+                action="partner.status_changed",
+                subject_type="partner",
+                subject_id=str(partner_id),
+                before={"status": before},
+                after={"status": partner.status, "reason": partner.status_reason},
+                actor=audit_service.actor_from_request(request),
+            )
         return to_read(partner)
 
     @post(

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.money import Money
@@ -75,7 +76,11 @@ class PayoutRunController(Controller):
 
     @post("/", summary="Create the run of a period and currency (409 when it exists)")
     async def create_run(
-        self, db_session: AsyncSession, settings: Settings, data: PayoutRunCreate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        data: PayoutRunCreate,
     ) -> PayoutRunRead:
         run = await payout_run_service.create_run(
             db_session,
@@ -85,6 +90,20 @@ class PayoutRunController(Controller):
             minimums=parse_minimums(settings.payout_minimums),
             cooling_off_days=settings.payout_cooling_off_days,
             tz=settings.timezone,
+        )
+        payouts = await payout_run_service.run_detail(db_session, run.id)
+        await audit_service.record(
+            db_session,
+            action="payout_run.created",
+            subject_type="payout_run",
+            subject_id=str(run.id),
+            after={
+                "period": run.period,
+                "currency": run.currency,
+                "payouts": [{"partner_id": p.partner_id, "amount": p.amount} for p in payouts.payouts],
+                "held": [{"partner_id": s.partner_id, "reason": s.reason} for s in payouts.skips],
+            },
+            actor=audit_service.actor_from_request(request),
         )
         return run_read(run)
 
@@ -104,6 +123,13 @@ class PayoutRunController(Controller):
     ) -> Response[PayoutRunRead]:
         run = await payout_run_service.check_executable(
             db_session, run_id, has_stripe_key=bool(settings.stripe_api_key)
+        )
+        await audit_service.record(
+            db_session,
+            action="payout_run.execution_requested",
+            subject_type="payout_run",
+            subject_id=str(run_id),
+            actor=audit_service.actor_from_request(request),
         )
         # Transfers start after this request's transaction is over; each payout commits on its own.
         work = BackgroundTask(
@@ -133,8 +159,19 @@ class PayoutController(Controller):
     security = [{"ApiKey": []}]
 
     @post("/{payout_id:uuid}/confirm", status_code=200, summary="Finance confirms a bank payout was paid")
-    async def confirm(self, db_session: AsyncSession, payout_id: UUID) -> PayoutRead:
-        return payout_read(await payout_run_service.confirm_paid(db_session, payout_id, now=utc_now()))
+    async def confirm(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, payout_id: UUID
+    ) -> PayoutRead:
+        payout = await payout_run_service.confirm_paid(db_session, payout_id, now=utc_now())
+        await audit_service.record(
+            db_session,
+            action="payout.confirmed_paid",
+            subject_type="payout",
+            subject_id=str(payout_id),
+            after={"status": payout.status, "amount": payout.amount, "currency": payout.currency},
+            actor=audit_service.actor_from_request(request),
+        )
+        return payout_read(payout)
 
 
 class PartnerPayoutController(Controller):

@@ -67,13 +67,23 @@ async def plan_run(
     minimums: Mapping[str, int],
     cooling_off_days: int,
     lock: bool = False,
+    stated: Mapping[UUID, int] | None = None,
 ) -> Selection:
-    """Who would be paid in ``currency`` now, and who is held back and why (writes nothing)."""
-    payable = {
+    """Who would be paid in ``currency`` now, and who is held back and why (writes nothing).
+
+    With ``stated`` (each partner's approved balance on the month's statement), a partner is paid what
+    its statement shows, or less when a later refund took some back: never money the statement does
+    not show (that is the next month's), and nobody without a statement of the month."""
+    owed_now = {
         UUID(account.split(":")[1]): owed
         for account, cur, owed in await ledger_service.balances(session, "partner:")
         if cur == currency and account.endswith(":payable") and owed > 0
     }
+    payable = {
+        partner_id: owed if stated is None else min(owed, stated.get(partner_id, 0))
+        for partner_id, owed in owed_now.items()
+    }
+    payable = {partner_id: owed for partner_id, owed in payable.items() if owed > 0}
     accounts = await provider_service.account_facts(session, payable)
     candidates = []
     # Lock partners in primary-key order: two runs (or a run and a status change) never deadlock.
@@ -94,6 +104,30 @@ async def plan_run(
     return select(candidates, minimum=minimum, now=now, cooling_off_days=cooling_off_days)
 
 
+async def preview_run(
+    session: AsyncSession,
+    *,
+    period: str,
+    currency: str,
+    now: datetime,
+    minimums: Mapping[str, int],
+    cooling_off_days: int,
+) -> Selection:
+    """What the month's run would pay and hold, by the month's statements when they are issued (before
+    that, by the approved balances now, which the statements will show once the month is over)."""
+    _check(period, currency)
+    statements = await statement_service.statements_of_period(session, period=period, currency=currency)
+    stated = {partner_id: s.closing_payable for partner_id, s in statements.items()} or None
+    return await plan_run(
+        session,
+        currency=currency,
+        now=now,
+        minimums=minimums,
+        cooling_off_days=cooling_off_days,
+        stated=stated,
+    )
+
+
 async def create_run(
     session: AsyncSession,
     *,
@@ -111,6 +145,7 @@ async def create_run(
         raise PayoutRunExists(f"a payout run for {period} {currency} already exists")
     await statement_service.issue_statements(session, period=period, now=now, tz=tz)
     statements = await statement_service.statements_of_period(session, period=period, currency=currency)
+    stated = {partner_id: s.closing_payable for partner_id, s in statements.items()}
     run = PayoutRun(period=period, currency=currency, status=RunStatus.created.value)
     try:
         # The unique constraint decides a race: a concurrent insert waits for ours, then fails here.
@@ -126,6 +161,7 @@ async def create_run(
         minimums=minimums or {},
         cooling_off_days=cooling_off_days,
         lock=True,
+        stated=stated,
     )
     accounts = await provider_service.account_facts(session, [p for p, _ in selection.payouts])
     for partner_id, amount in selection.payouts:
@@ -137,7 +173,7 @@ async def create_run(
             amount,
             account.provider.value,
             account.destination,
-            statements.get(partner_id),
+            statements[partner_id].id,
             now,
         )
     session.add_all(

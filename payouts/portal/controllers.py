@@ -16,6 +16,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import DB_CONFIG_STATE_KEY
 from growth.core.auth.rules import derived_secret
 from growth.core.errors import DomainError
@@ -186,6 +187,15 @@ class PortalSignInController(Controller):
             partner_id = await portal_service.use_link(db_session, token, now=now)
         except (SignInLinkNotUsable, PartnerSignInRequired):
             return _page(request, settings, "sign_in", status_code=410, link_problem=True)
+        await audit_service.record(
+            db_session,
+            action="partner.signed_in",
+            subject_type="partner",
+            subject_id=str(partner_id),
+            actor=audit_service.Actor(
+                audit_service.ActorKind.partner_session, str(partner_id), "partner portal"
+            ),
+        )
         return Redirect(
             PORTAL, status_code=303, cookies=[portal_cookie(settings, PortalSession(partner_id, now))]
         )

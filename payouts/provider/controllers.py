@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, get, put
+import msgspec
+from litestar import Controller, Request, get, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.time import utc_now
@@ -41,8 +44,14 @@ class PayoutAccountController(Controller):
 
     @put("/", summary="Set the partner's payout account (a new destination restarts the cooling-off)")
     async def set_account(
-        self, db_session: AsyncSession, partner_id: UUID, data: PayoutAccountUpdate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        partner_id: UUID,
+        data: PayoutAccountUpdate,
     ) -> PayoutAccountRead:
+        previous = await provider_service.find_account(db_session, partner_id)
+        before = to_read(previous) if previous else None  # masked, as the API shows it
         destination = Destination(
             data.provider,
             data.stripe_account_id,
@@ -58,7 +67,17 @@ class PayoutAccountController(Controller):
             tax_form_on=data.tax_form_on,
             now=utc_now(),
         )
-        return to_read(account)
+        after = to_read(account)
+        await audit_service.record(
+            db_session,
+            action="payout_account.set",
+            subject_type="partner",
+            subject_id=str(partner_id),
+            before=msgspec.to_builtins(before) if before else None,
+            after=msgspec.to_builtins(after),
+            actor=audit_service.actor_from_request(request),
+        )
+        return after
 
     @get("/", summary="The partner's payout account (masked)")
     async def get_account(self, db_session: AsyncSession, partner_id: UUID) -> PayoutAccountRead:

@@ -87,6 +87,11 @@ async def set_account(
     return account
 
 
+async def find_account(session: AsyncSession, partner_id: UUID) -> PayoutAccount | None:
+    """A partner's payout account, if it has one."""
+    return await repository.get_by_partner(session, partner_id)
+
+
 async def get_account(session: AsyncSession, partner_id: UUID) -> PayoutAccount:
     """A partner's payout account, or ``PayoutAccountNotFound``."""
     account = await repository.get_by_partner(session, partner_id)

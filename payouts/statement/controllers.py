@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.time import utc_now
@@ -39,11 +40,24 @@ class StatementController(Controller):
         summary="Issue a month's statements (YYYY-MM, once it is over); again: nothing new",
     )
     async def issue(
-        self, db_session: AsyncSession, settings: Settings, data: StatementIssue
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        data: StatementIssue,
     ) -> StatementIssueRead:
         result = await statement_service.issue_statements(
             db_session, period=data.period, now=utc_now(), tz=settings.timezone
         )
+        if result.issued:
+            await audit_service.record(
+                db_session,
+                action="statements.issued",
+                subject_type="period",
+                subject_id=result.period,
+                after={"issued": result.issued, "skipped": result.skipped},
+                actor=audit_service.actor_from_request(request),
+            )
         return StatementIssueRead(result.period, result.issued, result.skipped)
 
     @get("/", summary="List statements, newest month first")

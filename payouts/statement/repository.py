@@ -31,12 +31,10 @@ async def latest_statements(session: AsyncSession) -> list[Statement]:
     return list(await session.scalars(query))
 
 
-async def of_period(session: AsyncSession, *, period: str, currency: str) -> dict[UUID, UUID]:
-    """Each partner's statement id for the month and currency (one per partner: the table is unique on it)."""
-    query = select(Statement.partner_id, Statement.id).where(
-        Statement.period == period, Statement.currency == currency
-    )
-    return {partner_id: statement_id for partner_id, statement_id in await session.execute(query)}
+async def of_period(session: AsyncSession, *, period: str, currency: str) -> list[Statement]:
+    """The month's statements in a currency (one per partner: the table is unique on it)."""
+    query = select(Statement).where(Statement.period == period, Statement.currency == currency)
+    return list(await session.scalars(query))
 
 
 async def get(session: AsyncSession, statement_id: UUID) -> Statement | None:

@@ -244,9 +244,19 @@ async def list_statements(
     return await repository.search(session, partner_id=partner_id, period=month, limit=limit, offset=offset)
 
 
-async def statements_of_period(session: AsyncSession, *, period: str, currency: str) -> dict[UUID, UUID]:
-    """Each partner's statement id for the month (``YYYY-MM``) and currency."""
-    return await repository.of_period(session, period=str(parse_period(period)), currency=currency)
+@dataclass(frozen=True, slots=True)
+class PeriodStatement:
+    id: UUID
+    closing_payable: int
+    """What the partner was owed, approved, when the month ended (minor units)."""
+
+
+async def statements_of_period(
+    session: AsyncSession, *, period: str, currency: str
+) -> dict[UUID, PeriodStatement]:
+    """Each partner's statement for the month (``YYYY-MM``) and currency."""
+    found = await repository.of_period(session, period=str(parse_period(period)), currency=currency)
+    return {s.partner_id: PeriodStatement(s.id, s.closing_payable) for s in found}
 
 
 def statement_csv(issued: IssuedStatement, *, tz: str) -> str:

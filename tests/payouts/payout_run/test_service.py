@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -9,6 +10,7 @@ import stripe  # noqa: F401  (only to be sure the library under test is installe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.db import SessionMaker
+from growth.ledger import service as ledger_service
 from growth.settings import Settings
 from payouts.partner.rules import PartnerStatus
 from payouts.payout_run import service as payout_run_service
@@ -95,6 +97,42 @@ class TestCreateRun:
     async def test_bad_period_or_currency(self, session: AsyncSession, period: str, currency: str) -> None:
         with pytest.raises(InvalidPayoutRun):
             await payout_run_service.create_run(session, period=period, currency=currency, now=NOW)
+
+    async def test_a_run_pays_what_the_months_statement_shows_and_no_more(
+        self, session: AsyncSession, session_maker: SessionMaker
+    ) -> None:
+        """Money approved after the month ended is the next month's: it waits for that run, and every
+        payout names a statement whose approved balance covers it."""
+        on_statement = await partner_with(session, payable=20_000)
+        approved_late = await partner_with(session, payable=0)
+        for partner_id in (on_statement, approved_late):
+            await ledger_service.post_entry(
+                session,
+                reference=f"late:{partner_id}",
+                kind="commission_approved",
+                lines=[
+                    ledger_service.Line(ledger_service.COMMISSION_EXPENSE, 15_000, "CNY"),
+                    ledger_service.Line(
+                        ledger_service.partner_account(partner_id, "payable"), -15_000, "CNY"
+                    ),
+                ],
+                occurred_at=NOW - timedelta(hours=1),  # 1 December, after November ended
+            )
+        november = await create(session)
+        [payout] = (await detail(session_maker, november)).payouts
+        assert (payout.partner_id, payout.amount) == (on_statement, 20_000)
+        async with session_maker() as s:
+            stated = await statement_service.statements_of_period(s, period="2026-11", currency="CNY")
+        assert payout.statement_id == stated[on_statement].id and approved_late not in stated
+        assert await owed(session_maker, on_statement, "payable") == 15_000  # waits for December
+
+        december = await payout_run_service.create_run(
+            session, period="2026-12", currency="CNY", now=NOW + timedelta(days=31), minimums=MINIMUMS
+        )
+        await session.commit()
+        paid = {(p.partner_id, p.amount) for p in (await detail(session_maker, december.id)).payouts}
+        assert paid == {(on_statement, 15_000), (approved_late, 15_000)}
+        await assert_ledger_sound(session_maker)
 
     async def test_a_month_not_over_has_no_run_yet(self, session: AsyncSession) -> None:
         await partner_with(session)
