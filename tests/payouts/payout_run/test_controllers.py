@@ -52,6 +52,24 @@ async def test_a_run_through_the_api(client: AsyncTestClient[Litestar], session:
     runs = (await client.get("/api/payout-runs", headers=finance)).json()
     assert [(x["id"], x["status"]) for x in runs] == [(run["id"], "completed")]
 
+    # Finance's money actions are in the audit log, with who did them and from which request.
+    trail = [
+        entry
+        for prefix in ("payout_run.*", "payout.*")
+        for entry in (await client.get("/api/audit", params={"action": prefix}, headers=finance)).json()
+    ]
+    actions = sorted((e["action"], e["subject_id"]) for e in trail)
+    assert actions == [
+        ("payout.confirmed_paid", payout_id),
+        ("payout_run.created", run["id"]),
+        ("payout_run.execution_requested", run["id"]),
+    ]
+    created = next(e for e in trail if e["action"] == "payout_run.created")
+    assert created["actor_kind"] == "api_key" and created["after"]["payouts"] == [
+        {"partner_id": str(bank), "amount": 12_050}
+    ]
+    assert created["request_id"]
+
 
 async def test_execute_without_a_stripe_key_is_503(
     client: AsyncTestClient[Litestar], session: AsyncSession
