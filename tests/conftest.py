@@ -144,6 +144,9 @@ def settings(database_url: str, engine: AsyncEngine) -> Settings:
         base_url=BASE_URL,
         outbox_poll_seconds=0.05,
         log_level="WARNING",
+        # The approval jobs run at start, then hourly: tests approve at the instants they name, and a
+        # run in between on the real clock would approve first.
+        reward_job_interval_seconds=3600,
     )
 
 

@@ -32,6 +32,7 @@ def portal(database_url: str, inbox: tuple[Inbox, int]) -> Iterator[tuple[str, S
         smtp_url=f"smtp://127.0.0.1:{inbox[1]}",
         mail_from="partners@growth.test",
         payout_minimums="CNY:10000",
+        reward_job_interval_seconds=3600,
     )
     with serve(settings) as base:
         yield base, settings
