@@ -311,9 +311,10 @@ class Month:
         pending, payable = partner_account(partner_id, "pending"), partner_account(partner_id, "payable")
         expense, ref = COMMISSION_EXPENSE, f"commission:{commission_id}"
         accrued_at = placed + timedelta(seconds=rng.randint(1, 30))
-        closed_at: datetime | None = placed + timedelta(days=2, seconds=rng.randrange(3600))
-        approve_after: datetime | None = closed_at + timedelta(days=HOLD_DAYS)
-        approved_at = approve_after + timedelta(seconds=rng.randrange(3600))
+        closed = placed + timedelta(days=2, seconds=rng.randrange(3600))
+        approved_at = closed + timedelta(days=HOLD_DAYS, seconds=rng.randrange(3600))
+        closed_at: datetime | None = closed
+        approve_after: datetime | None = closed + timedelta(days=HOLD_DAYS)
         post(f"{ref}:accrued", "commission_accrued", accrued_at, expense, pending, commission)
         roll = rng.random()
         fate = next(name for limit, name in FATES if roll < limit)
