@@ -40,13 +40,18 @@ class PeriodicJob:
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
-        while not self._stop.is_set():
+        # The first run comes one interval after start, not at start: what was due while the service
+        # was down waits that long, and a process that starts next to one writing data (a test's
+        # fixture, a migration's backfill) does not race it on the real clock.
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self._interval)
+            if self._stop.is_set():
+                return
             try:
                 await run_once(self._session_maker, self._job)
             except Exception:  # the loop must survive a database hiccup
                 log.exception("growth.jobs.failed", job=self._name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self._interval)
 
     def start(self) -> None:
         self._stop = asyncio.Event()
