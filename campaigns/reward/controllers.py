@@ -71,6 +71,7 @@ def reward_read(r: Reward) -> RewardRead:
         is_granted=r.is_granted,
         is_waiting_for_stock=r.is_waiting_for_stock,
         is_order_disputed=r.is_order_disputed,
+        is_order_held=r.is_order_held,
         reason=r.reason,
         approve_after=r.approve_after,
         approved_at=r.approved_at,

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -89,6 +89,8 @@ class Reward(Base):
     """A gift pack out of stock whose rule says wait: granted again on restock."""
     is_order_disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     """The earning order is disputed: approval waits for the outcome."""
+    is_order_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The risk firewall holds the earning order for review: approval waits for a person's decision."""
     reason: Mapped[str | None] = mapped_column(String(300), default=None)
     """Why it was voided, not granted, or is waiting."""
     order_closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -85,6 +85,7 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> list[Reward]:
             Reward.is_granted.is_(True),
             Reward.approve_after <= now,
             Reward.is_order_disputed.is_(False),
+            Reward.is_order_held.is_(False),
             (Reward.status == "pending")
             | ((Reward.status == "issued") & (Reward.side == "referee") & Reward.order_id.is_not(None)),
         )

@@ -65,6 +65,8 @@ class RewardRead(msgspec.Struct):
     is_granted: bool
     is_waiting_for_stock: bool
     is_order_disputed: bool
+    is_order_held: bool
+    """The risk firewall holds the earning order for review: no approval until a person decides."""
     reason: str | None
     approve_after: datetime | None
     """When the hold ends: the expected approval date (UTC)."""

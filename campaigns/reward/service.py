@@ -33,6 +33,7 @@ from campaigns.reward.models import Reward, RewardRule
 from campaigns.reward.rules import (
     OrderFacts,
     OutOfStock,
+    ReviewEffect,
     RewardStatus,
     RewardType,
     RuleSpec,
@@ -41,8 +42,10 @@ from campaigns.reward.rules import (
     budget_decision,
     can_move,
     generate_coupon_code,
+    is_due,
     milestones_reached,
     not_qualifying_reason,
+    review_outcome,
     reward_value,
     rule_problem,
     void_reason,
@@ -54,6 +57,7 @@ from growth.customer import service as customer_service
 from growth.ledger import service as ledger_service
 from growth.order import service as order_service
 from growth.referral_code import service as referral_code_service
+from growth.risk import service as risk_service
 
 log = structlog.get_logger()
 
@@ -488,6 +492,8 @@ async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None
         ):
             continue  # only the referee's first qualifying order earns
         await _create(session, rule, earned, beneficiary=beneficiary, grant_key=grant_key, reason=reason)
+    # The review before the catch-up: a held order's close must not approve anything.
+    await _apply_review(session, earned.campaign, earned.order_id, now=event.occurred_at)
     await _catch_up(session, earned, event)
 
 
@@ -576,11 +582,59 @@ async def _on_closed(
             and reward.side == Side.referrer
         ):
             await _milestones(session, campaign, reward)
-    if campaign.hold_days == 0:
-        # No hold: what closing granted is approved (and issued) at once.
-        for reward in await repository.for_order(session, rewards[0].order_id):  # milestones included
-            if reward.is_granted and reward.status == RewardStatus.pending and not reward.is_order_disputed:
-                await _approve(session, reward, closed_at)
+    await _approve_without_hold(session, campaign, rewards[0].order_id, now=closed_at)
+
+
+def _is_due(reward: Reward, now: datetime) -> bool:
+    return is_due(
+        status=RewardStatus(reward.status),
+        is_granted=reward.is_granted,
+        approve_at=reward.approve_after,
+        is_disputed=reward.is_order_disputed,
+        is_held=reward.is_order_held,
+        now=now,
+    )
+
+
+async def _approve_without_hold(
+    session: AsyncSession, campaign: Campaign, order_id: UUID | None, *, now: datetime
+) -> None:
+    """No hold: what the closed order granted is approved (and issued) at once, unless held for review."""
+    if campaign.hold_days != 0 or order_id is None:
+        return
+    for reward in await repository.for_order(session, order_id):  # milestones included
+        if _is_due(reward, now):
+            await _approve(session, reward, now)
+
+
+async def _apply_review(
+    session: AsyncSession, campaign: Campaign, order_id: UUID | None, *, now: datetime
+) -> None:
+    """Hold, release or void the order's rewards as its review stands now (read, not taken from an event)."""
+    if order_id is None or not (rewards := await repository.for_order(session, order_id)):
+        return
+    review = await risk_service.get_review(session, order_id)
+    outcome = review_outcome(
+        review.status if review else None,
+        reasons=[r["code"] for r in review.reasons] if review else [],
+        note=review.note if review else None,
+    )
+    for reward in rewards:
+        reward.is_order_held = outcome.effect is ReviewEffect.hold
+        if outcome.effect is ReviewEffect.void and outcome.reason:
+            await _void(session, reward, outcome.reason, now)
+    if outcome.effect is ReviewEffect.proceed:
+        await _approve_without_hold(session, campaign, order_id, now=now)
+
+
+async def on_order_review_decided(session: AsyncSession, event: DomainEvent) -> None:
+    """The order's review changed (a person's decision, a re-score): its rewards follow the current review."""
+    rewards = await repository.for_order(session, UUID(event.payload["order_id"]))
+    if not rewards:
+        return  # not handled order.attributed yet: it reads the review when it creates them
+    campaign = await campaign_service.get_campaign(session, rewards[0].campaign_id)
+    await _apply_review(session, campaign, rewards[0].order_id, now=event.occurred_at)
+    await session.flush()
 
 
 async def _milestones(session: AsyncSession, campaign: Campaign, crossing: Reward) -> None:
@@ -608,6 +662,7 @@ async def _milestones(session: AsyncSession, campaign: Campaign, crossing: Rewar
             session, rule, earned, beneficiary=crossing.customer_id, grant_key=grant_key, reason=None
         )
         reward.order_closed_at, reward.approve_after = crossing.order_closed_at, crossing.approve_after
+        reward.is_order_held = crossing.is_order_held
         if await _grant(session, reward):
             log.info("campaigns.reward.milestone", customer_id=str(crossing.customer_id), threshold=threshold)
 
@@ -620,6 +675,8 @@ async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500)
         moved += 1
     for reward in await repository.due(session, now, limit):
         if reward.status == RewardStatus.pending:
+            if not _is_due(reward, now):
+                continue
             await _approve(session, reward, now)
         else:  # a welcome coupon used on an order that was kept
             _move(reward, RewardStatus.fulfilled, now)
@@ -822,3 +879,28 @@ async def stock_warnings(
             )
         )
     return warnings
+
+
+async def estimate_rewards(
+    session: AsyncSession, *, campaign_id: UUID, order_amount: int, currency: str, has_referrer: bool
+) -> int:
+    """What the campaign's active rules would grant for a referred order of ``order_amount``, in minor
+    units: the referrer's rewards (when a customer referred it) and the referee's non-coupon rewards,
+    gift packs at their value (the risk firewall's ``reward_above_margin``)."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or campaign.kind != "referral" or campaign.currency != currency:
+        return 0
+    facts = OrderFacts(order_amount, 0, 0, "placed")
+    if not_qualifying_reason(facts, min_order_amount=campaign.min_order_amount, is_rejected=False):
+        return 0
+    total = 0
+    for rule in await repository.active_rules(session, campaign_id):
+        side, spec = Side(rule.side), spec_of(rule)
+        if (side is Side.referrer and has_referrer) or (
+            side is Side.referee and not RewardType(rule.reward_type).is_coupon
+        ):
+            pack_value = await _pack_value(session, spec.sku)
+            total += reward_value(
+                spec, order_amount=order_amount, pack_value=pack_value, currency=currency
+            ).amount
+    return total

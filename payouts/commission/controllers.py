@@ -12,6 +12,7 @@ from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.time import utc_now
+from growth.settings import Settings
 from payouts.commission import service as commission_service
 from payouts.commission.models import Commission, CommissionPlan
 from payouts.commission.rules import CommissionStatus, LineRate, PlanKind, PlanSpec, Recurring, Tier
@@ -25,6 +26,7 @@ from payouts.commission.schemas import (
     PlanRead,
     TierIn,
 )
+from payouts.partner import service as partner_service
 
 
 def plan_read(plan: CommissionPlan, spec: PlanSpec) -> PlanRead:
@@ -58,6 +60,8 @@ def commission_read(c: Commission) -> CommissionRead:
         reversed_amount=c.reversed_amount,
         currency=c.currency,
         rate_bps=c.rate_bps,
+        is_order_held=c.is_order_held,
+        reason=c.reason,
         approve_after=c.approve_after,
         approved_at=c.approved_at,
         accrued_at=c.accrued_at,
@@ -144,8 +148,9 @@ class CommissionController(Controller):
         return [BalanceRead(b.state, b.amount.amount, b.amount.currency) for b in found]
 
     @post("/commissions/approve-due", summary="Approve commissions past their hold (also runs periodically)")
-    async def approve_due(self, db_session: AsyncSession) -> dict[str, int]:
-        return {"moved": await commission_service.approve_due(db_session, now=utc_now())}
+    async def approve_due(self, db_session: AsyncSession, settings: Settings) -> dict[str, int]:
+        tiers = partner_service.tier_policy(settings)
+        return {"moved": await commission_service.approve_due(db_session, now=utc_now(), tiers=tiers)}
 
 
 def _own_partner(request: Request[Any, Any, Any]) -> UUID:

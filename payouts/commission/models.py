@@ -6,7 +6,16 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -117,6 +126,10 @@ class Commission(Base):
     )
     """When the order closed (UTC): tiers count the partner's revenue closed in the period."""
     is_order_disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_order_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The risk firewall holds the order for review: approval waits for a person's decision."""
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    """Why it was reversed or is held (a refund, the risk check, a review decision)."""
     approve_after: Mapped[datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None, index=True
     )

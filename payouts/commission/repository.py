@@ -100,6 +100,7 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> list[Commissi
             Commission.status == "pending",
             Commission.approve_after <= now,
             Commission.is_order_disputed.is_(False),
+            Commission.is_order_held.is_(False),
             Commission.order_paid_amount >= Commission.base_amount,
         )
         .order_by(Commission.approve_after, Commission.id)

@@ -8,6 +8,7 @@ is left of the payment, so a full refund reverses exactly what was accrued.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -199,16 +200,57 @@ def is_due(
     order_amount: int,
     refunded: int,
     is_disputed: bool,
+    is_held: bool,
     approve_at: datetime | None,
     now: datetime,
 ) -> bool:
-    """Approve only what was paid in full, closed, past the hold and not in dispute."""
+    """Approve only what was paid in full, closed, past the hold, not in dispute and not held for review
+    (a held order's commission waits for a person's decision, whatever the hold period says)."""
     return (
         status is CommissionStatus.pending
         and is_closed
         and paid >= order_amount
         and refunded < paid
         and not is_disputed
+        and not is_held
         and approve_at is not None
         and approve_at <= now
     )
+
+
+class ReviewEffect(StrEnum):
+    """What the risk firewall's review of the order does to its commissions."""
+
+    proceed = "proceed"
+    """``allowed`` by the rules or ``approved`` by a person (or never reviewed): as usual."""
+    hold = "hold"
+    """``held``: pending until a person decides."""
+    reverse = "reverse"
+    """``rejected`` by the rules or ``declined`` by a person: reversed to 0 (clawed back if approved)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    effect: ReviewEffect
+    reason: str | None = None
+    """Why the commission is held or reversed (None: proceeds)."""
+
+
+REVIEW_REASON_LENGTH = 500
+"""The longest reason a commission keeps (``commissions.reason``)."""
+
+
+def review_outcome(status: str | None, *, reasons: Sequence[str], note: str | None) -> ReviewOutcome:
+    """What an order's review status (``order_reviews.status``; None: not reviewed) means for commissions."""
+    codes = ", ".join(reasons) or "no reason given"
+    if status == "held":
+        return ReviewOutcome(
+            ReviewEffect.hold, f"held for review by the risk check: {codes}"[:REVIEW_REASON_LENGTH]
+        )
+    if status == "rejected":
+        text = f"rejected by the risk check: {codes}"
+    elif status == "declined":
+        text = f"declined in review: {note.strip() if note and note.strip() else 'no note given'}"
+    else:
+        return ReviewOutcome(ReviewEffect.proceed)
+    return ReviewOutcome(ReviewEffect.reverse, text[:REVIEW_REASON_LENGTH])

@@ -76,6 +76,10 @@ class CommissionRead(msgspec.Struct):
     """Of ``amount``, reversed or clawed back by refunds."""
     currency: str
     rate_bps: int | None
+    is_order_held: bool
+    """The risk firewall holds the order for review: no approval until a person decides."""
+    reason: str | None
+    """Why it is held or was reversed by the review."""
     approve_after: datetime | None
     """Expected approval (end of the hold after the order closed), UTC."""
     approved_at: datetime | None

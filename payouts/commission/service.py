@@ -21,6 +21,7 @@ from growth.core.events.service import DomainEvent
 from growth.core.money import Money
 from growth.ledger import service as ledger_service
 from growth.order import service as order_service
+from growth.risk import service as risk_service
 from payouts.commission import repository
 from payouts.commission.errors import CommissionPlanNotFound, InvalidPlan, NoPlan
 from payouts.commission.models import (
@@ -37,6 +38,7 @@ from payouts.commission.rules import (
     PlanKind,
     PlanSpec,
     Recurring,
+    ReviewEffect,
     Tier,
     approve_after,
     base_rate,
@@ -45,8 +47,10 @@ from payouts.commission.rules import (
     plan_problem,
     remaining_after_refund,
     renewal_earns,
+    review_outcome,
 )
 from payouts.partner import service as partner_service
+from payouts.partner.rules import CAP_REASON_PREFIX, TierPolicy
 
 log = structlog.get_logger()
 
@@ -175,8 +179,17 @@ async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None
         return
     partner_id, order_id = UUID(p["partner_id"]), UUID(p["order_id"])
     kind = "renewal" if p.get("method") == "subscription" else "initial"
-    if await repository.get_commission(session, order_id, partner_id, kind) is not None:
-        return  # replayed
+    if await repository.get_commission(session, order_id, partner_id, kind) is None:
+        await _accrue(session, event, partner_id=partner_id, order_id=order_id, kind=kind)
+    # Also when replayed: the review is read as it stands now, and applying it twice changes nothing.
+    await _apply_review(session, order_id, event)
+
+
+async def _accrue(
+    session: AsyncSession, event: DomainEvent, *, partner_id: UUID, order_id: UUID, kind: str
+) -> None:
+    """The commission of a newly attributed order, pending under the partner's plan (none without a plan)."""
+    p = event.payload
     view = await order_service.order_view(session, p["external_id"])
     order = view.order
     assignment = await current_plan(session, partner_id, event.occurred_at)
@@ -227,12 +240,43 @@ async def on_order_attributed(session: AsyncSession, event: DomainEvent) -> None
     log.info("payouts.commission.accrued", commission_id=str(commission.id), amount=amount)
 
 
+async def _apply_review(session: AsyncSession, order_id: UUID, event: DomainEvent) -> None:
+    """Hold, release or reverse the order's commissions as its review stands now (read, never taken
+    from an event, which may be handled late or replayed)."""
+    commissions = await repository.for_order(session, order_id)
+    if not commissions:
+        return
+    review = await risk_service.get_review(session, order_id)
+    outcome = review_outcome(
+        review.status if review else None,
+        reasons=[r["code"] for r in review.reasons] if review else [],
+        note=review.note if review else None,
+    )
+    for c in commissions:
+        was_held, c.is_order_held = c.is_order_held, outcome.effect is ReviewEffect.hold
+        if outcome.reason is not None:
+            c.reason = outcome.reason
+        elif was_held:
+            c.reason = None  # the hold's reason: the approval lifts it
+        if outcome.effect is ReviewEffect.reverse:
+            await _reverse_to(session, c, 0, event)
+
+
+async def on_order_review_decided(session: AsyncSession, event: DomainEvent) -> None:
+    """The order's review changed (a person's decision, a re-score): its commissions follow the review."""
+    await _apply_review(session, UUID(event.payload["order_id"]), event)
+    await session.flush()
+
+
 def _month_start(at: datetime) -> datetime:
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-async def on_order_event(session: AsyncSession, event: DomainEvent) -> None:
-    """Paid and closed start the hold; refunds reverse proportionally; cancellations reverse all."""
+async def on_order_event(
+    session: AsyncSession, event: DomainEvent, *, tiers: TierPolicy | None = None
+) -> None:
+    """Paid and closed start the hold (the plan's, or the partner's credit tier's when longer); refunds
+    reverse proportionally; cancellations reverse all."""
     p = event.payload
     for c in await repository.for_order(session, UUID(p["order_id"])):
         c.order_paid_amount, c.order_refunded_amount = int(p["paid_amount"]), int(p["refunded_amount"])
@@ -240,7 +284,10 @@ async def on_order_event(session: AsyncSession, event: DomainEvent) -> None:
             plan = await session.get(CommissionPlan, c.plan_id)
             assert plan is not None
             c.is_order_closed, c.order_closed_at = True, event.occurred_at
-            c.approve_after = approve_after(event.occurred_at, plan.hold_days)
+            hold_days = await partner_service.commission_hold(
+                session, c.partner_id, plan_hold_days=plan.hold_days, policy=tiers
+            )
+            c.approve_after = approve_after(event.occurred_at, hold_days)
         elif event.name in ("order.disputed", "order.dispute_won", "order.dispute_lost"):
             c.is_order_disputed = event.name == "order.disputed"
         if p["status"] == "cancelled":
@@ -286,8 +333,11 @@ async def _reverse_to(session: AsyncSession, c: Commission, target: int, event: 
     log.info("payouts.commission.reversed", commission_id=str(c.id), amount=delta, status=c.status)
 
 
-async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
-    """Move commissions paid in full, closed and past their hold from pending to payable."""
+async def approve_due(
+    session: AsyncSession, *, now: datetime, limit: int = 500, tiers: TierPolicy | None = None
+) -> int:
+    """Move commissions paid in full, closed and past their hold from pending to payable, unless that
+    would take the partner's payable over its credit tier's cap (then the commission says so and waits)."""
     moved = 0
     for c in await repository.due(session, now, limit):
         if not is_due(
@@ -297,9 +347,12 @@ async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500)
             order_amount=c.base_amount,
             refunded=c.order_refunded_amount,
             is_disputed=c.is_order_disputed,
+            is_held=c.is_order_held,
             approve_at=c.approve_after,
             now=now,
         ):
+            continue
+        if await _waits_for_cap(session, c, tiers):
             continue
         await _post(
             session,
@@ -314,6 +367,24 @@ async def approve_due(session: AsyncSession, *, now: datetime, limit: int = 500)
         c.status, c.approved_at = CommissionStatus.approved.value, now
         moved += 1
     return moved
+
+
+async def _waits_for_cap(session: AsyncSession, c: Commission, tiers: TierPolicy | None) -> bool:
+    """Whether the partner's tier cap keeps ``c`` pending now; its ``reason`` says so while it waits."""
+    payable = await ledger_service.liability(session, _payable(c), c.currency) if tiers else 0
+    problem = await partner_service.commission_cap_problem(
+        session,
+        c.partner_id,
+        amount=c.amount - c.reversed_amount,
+        currency=c.currency,
+        payable=payable,
+        policy=tiers,
+    )
+    if problem is not None and c.reason != problem:
+        c.reason = problem
+    elif problem is None and c.reason is not None and c.reason.startswith(CAP_REASON_PREFIX):
+        c.reason = None
+    return problem is not None
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -402,3 +473,25 @@ async def order_external_ids_for_entries(session: AsyncSession, references: Iter
     ids = {ref: commission_id for ref in references if (commission_id := _commission_id_of(ref)) is not None}
     found = await repository.order_external_ids(session, sorted(set(ids.values())))
     return {ref: found[commission_id] for ref, commission_id in ids.items() if commission_id in found}
+
+
+async def estimate_commission(
+    session: AsyncSession,
+    *,
+    partner_id: UUID,
+    order_amount: int,
+    currency: str,
+    lines: Sequence[tuple[str, str | None, int]],
+    at: datetime,
+) -> int:
+    """The commission an order of the partner would earn under the plan in force at ``at``, in minor
+    units (0 without a plan in the order's currency); for the risk firewall's ``reward_above_margin``."""
+    assignment = await current_plan(session, partner_id, at)
+    if assignment is None:
+        return 0
+    _, spec = await get_plan(session, assignment.plan_id)
+    if spec.currency != currency:
+        return 0
+    revenue = await repository.closed_revenue(session, partner_id, currency, since=_month_start(at))
+    facts = tuple(OrderLineFacts(sku, category, amount) for sku, category, amount in lines)
+    return commission_for(spec, order_amount=order_amount, lines=facts, period_revenue=revenue)
