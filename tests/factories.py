@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.campaign import service as campaign_service
 from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import CampaignStatus
+from growth.audit import service as audit_service
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.customer import service as customer_service
@@ -20,6 +22,7 @@ from growth.referral_code.models import ReferralCode
 from payouts.partner import service as partner_service
 from payouts.partner.models import Partner
 from payouts.partner.rules import PartnerStatus
+from payouts.provider import service as provider_service
 
 _seq = itertools.count(1)
 
@@ -88,6 +91,18 @@ async def create_partner(
     return await partner_service.create_partner(
         session, name=name, email=email or f"p{next(_seq)}@example.com", status=status
     )
+
+
+async def verify_for_payouts(
+    session: AsyncSession, partner_id: UUID, *, now: datetime, has_account: bool = True
+) -> None:
+    """Finance verified the partner's identity and its payout account as it is now (payout-run gates)."""
+    actor = audit_service.system_actor("tests.verify_for_payouts")
+    await partner_service.set_identity_verified(session, partner_id, is_verified=True, actor=actor, now=now)
+    if has_account:
+        await provider_service.set_account_verified(
+            session, partner_id, is_verified=True, actor=actor, now=now
+        )
 
 
 async def create_key(

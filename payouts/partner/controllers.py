@@ -16,18 +16,24 @@ from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
 from growth.settings import Settings
+from payouts.commission import service as commission_service
 from payouts.partner import service as partner_service
 from payouts.partner.models import Partner
-from payouts.partner.rules import PartnerStatus
+from payouts.partner.rules import CreditTier, PartnerStatus
 from payouts.partner.schemas import (
+    CreditLineRead,
     PartnerApplicationCreate,
     PartnerApplicationReceipt,
     PartnerCodeIssue,
     PartnerCodeRead,
+    PartnerComplianceRead,
     PartnerCreate,
     PartnerRead,
     PartnerStatusChange,
+    PartnerTierChange,
+    VerificationChange,
 )
+from payouts.provider import service as provider_service
 
 APPLICATION_RECEIVED = "Thank you: we will review your application and write to you by e-mail."
 
@@ -46,7 +52,48 @@ def to_read(p: Partner) -> PartnerRead:
         status_reason=p.status_reason,
         status_changed_at=p.status_changed_at,
         approved_at=p.approved_at,
+        credit_tier=CreditTier(p.credit_tier),
+        credit_tier_reason=p.credit_tier_reason,
+        credit_tier_changed_at=p.credit_tier_changed_at,
+        is_identity_verified=p.is_identity_verified,
     )
+
+
+async def detail_read(db_session: AsyncSession, partner_id: UUID, settings: Settings) -> PartnerRead:
+    """A partner with its compliance (the payout gates it fails) and its credit against the tier cap."""
+    c = await provider_service.compliance_of(
+        db_session, partner_id, blocked=partner_service.blocked_countries(settings)
+    )
+    policy, tier = partner_service.tier_policy(settings), CreditTier(c.partner.credit_tier)
+    owed: dict[str, dict[str, int]] = {}
+    for balance in await commission_service.partner_balances(db_session, partner_id):
+        owed.setdefault(balance.amount.currency, {})[balance.state] = balance.amount.amount
+    credit = [
+        CreditLineRead(cur, by.get("pending", 0), by.get("payable", 0), policy.cap_for(tier, cur))
+        for cur, by in sorted(owed.items())
+    ]
+    a = c.account
+    compliance = PartnerComplianceRead(
+        is_payable=not c.failing,
+        failing_gates=[gate.value for gate in c.failing],
+        is_identity_verified=c.partner.is_identity_verified,
+        identity_verified_at=c.partner.identity_verified_at,
+        identity_verified_by=c.partner.identity_verified_by,
+        country=c.partner.country,
+        is_country_blocked=c.is_country_blocked,
+        has_payout_account=a is not None,
+        tax_form_type=a.tax_form_type if a else None,
+        tax_form_on=a.tax_form_on if a else None,
+        is_payout_account_verified=a is not None and a.is_verified,
+        payout_account_verified_at=a.verified_at if a else None,
+        payout_account_changed_at=a.changed_at if a else None,
+        credit_tier=tier,
+        commission_hold_days=policy.hold_for(tier),
+        credit=credit,
+    )
+    read = to_read(c.partner)
+    read.compliance = compliance
+    return read
 
 
 def code_read(
@@ -102,7 +149,11 @@ class PartnerController(Controller):
 
     @post("/", summary="Create a partner")
     async def create_partner(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PartnerCreate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        data: PartnerCreate,
+        settings: Settings,
     ) -> PartnerRead:
         partner = await partner_service.create_partner(
             db_session,
@@ -122,7 +173,7 @@ class PartnerController(Controller):
             after=audit_service.snapshot(partner, "name", "email", "status"),
             actor=audit_service.actor_from_request(request),
         )
-        return to_read(partner)
+        return await detail_read(db_session, partner.id, settings)
 
     @get("/", summary="List partners, newest first")
     async def list_partners(
@@ -135,9 +186,55 @@ class PartnerController(Controller):
         partners = await partner_service.list_partners(db_session, status=status, limit=limit, offset=offset)
         return [to_read(p) for p in partners]
 
-    @get("/{partner_id:uuid}", summary="Read a partner")
-    async def get_partner(self, db_session: AsyncSession, partner_id: UUID) -> PartnerRead:
-        return to_read(await partner_service.get_partner(db_session, partner_id))
+    @get("/{partner_id:uuid}", summary="Read a partner, with its compliance gates and credit tier")
+    async def get_partner(
+        self, db_session: AsyncSession, partner_id: UUID, settings: Settings
+    ) -> PartnerRead:
+        return await detail_read(db_session, partner_id, settings)
+
+    @post(
+        "/{partner_id:uuid}/tier",
+        summary="Put a partner in a credit tier by hand, with a reason (audited)",
+        status_code=200,
+    )
+    async def change_tier(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        partner_id: UUID,
+        data: PartnerTierChange,
+    ) -> PartnerRead:
+        partner = await partner_service.change_tier(
+            db_session,
+            partner_id,
+            tier=data.tier,
+            reason=data.reason,
+            actor=audit_service.actor_from_request(request),
+            now=utc_now(),
+        )
+        return to_read(partner)
+
+    @post(
+        "/{partner_id:uuid}/identity-verification",
+        summary="Record that finance verified the partner's identity (or takes it back; audited)",
+        status_code=200,
+    )
+    async def set_identity_verified(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        partner_id: UUID,
+        data: VerificationChange,
+        settings: Settings,
+    ) -> PartnerRead:
+        await partner_service.set_identity_verified(
+            db_session,
+            partner_id,
+            is_verified=data.is_verified,
+            actor=audit_service.actor_from_request(request),
+            now=utc_now(),
+        )
+        return await detail_read(db_session, partner_id, settings)
 
     @post(
         "/{partner_id:uuid}/status",

@@ -21,3 +21,7 @@ class NotAPartnerKey(DomainError):
     """A partner endpoint called with a key that acts for no partner (an admin key)."""
 
     status_code = 403
+
+
+class InvalidTierChange(Invalid):
+    """A tier change without a reason (or with a reason that is too long)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import Boolean, CheckConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -18,6 +18,7 @@ class Partner(Base):
         CheckConstraint(
             "country IS NULL OR (length(country) = 2 AND upper(country) = country)", name="country"
         ),
+        CheckConstraint("credit_tier IN ('new', 'standard', 'trusted')", name="credit_tier"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -38,3 +39,14 @@ class Partner(Base):
     """When the partner got its current status (UTC); the codes a suspension revoked carry this instant."""
     approved_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When the partner was first approved (UTC); NULL while it never was."""
+    credit_tier: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    """``new``, ``standard`` or ``trusted``: sets the commission hold and the cap on unpaid commission."""
+    credit_tier_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    """Why the partner got its current tier (a promotion's facts, or finance's reason)."""
+    credit_tier_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """When the partner got its current tier (UTC); NULL while it is still the first one."""
+    is_identity_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Finance checked who the partner is (a payout gate)."""
+    identity_verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    identity_verified_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Who verified the identity (the API key's or user's name)."""

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from growth.core.text import text
-from payouts.partner.rules import PartnerStatus
+from payouts.partner.rules import CreditTier, PartnerStatus
 
 
 class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,6 +62,13 @@ class PartnerRead(msgspec.Struct):
     status_reason: str | None = None
     status_changed_at: datetime | None = None
     approved_at: datetime | None = None
+    credit_tier: CreditTier = CreditTier.new
+    """Sets the commission hold and the cap on payable commission."""
+    credit_tier_reason: str | None = None
+    credit_tier_changed_at: datetime | None = None
+    is_identity_verified: bool = False
+    compliance: PartnerComplianceRead | None = None
+    """Finance's view of a partner (``GET /api/partners/{id}``): the payout gates and credit."""
 
 
 class PartnerCodeRead(msgspec.Struct):
@@ -77,3 +84,47 @@ class PartnerCodeRead(msgspec.Struct):
     created_at: datetime
     revoked_at: datetime | None = None
     """Set while the code is revoked (its partner suspended or closed): its link no longer earns."""
+
+
+class PartnerTierChange(msgspec.Struct, forbid_unknown_fields=True):
+    tier: CreditTier
+    """``new``, ``standard`` or ``trusted``."""
+    reason: text(min_length=1, max_length=500)  # type: ignore[valid-type]
+    """Why the partner gets this tier (kept on the partner and in the audit log)."""
+
+
+class VerificationChange(msgspec.Struct, forbid_unknown_fields=True):
+    is_verified: bool
+    """True: finance checked it now; false: finance no longer vouches for it."""
+
+
+class CreditLineRead(msgspec.Struct):
+    """A partner's unpaid commission in one currency against its tier's cap (minor units)."""
+
+    currency: str
+    pending: int
+    payable: int
+    cap: int | None
+    """None: the tier has no cap in this currency."""
+
+
+class PartnerComplianceRead(msgspec.Struct):
+    """Where the partner stands against each payout gate; ``failing_gates`` names the run's skip reasons."""
+
+    is_payable: bool
+    failing_gates: list[str]
+    is_identity_verified: bool
+    identity_verified_at: datetime | None
+    identity_verified_by: str | None
+    country: str | None
+    is_country_blocked: bool
+    has_payout_account: bool
+    tax_form_type: str | None
+    tax_form_on: date | None
+    is_payout_account_verified: bool
+    payout_account_verified_at: datetime | None
+    payout_account_changed_at: datetime | None
+    credit_tier: CreditTier
+    commission_hold_days: int
+    """The tier's hold; a commission waits this or its plan's hold, the longer."""
+    credit: list[CreditLineRead]

@@ -9,14 +9,17 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.email import normalize_email
 from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
+from growth.settings import Settings
 from payouts.lead import service as lead_service
 from payouts.partner import repository
 from payouts.partner.errors import (
     InvalidPartner,
+    InvalidTierChange,
     NotAPartnerKey,
     PartnerNotApproved,
     PartnerNotFound,
@@ -24,10 +27,21 @@ from payouts.partner.errors import (
 )
 from payouts.partner.models import Partner
 from payouts.partner.rules import (
+    ComplianceFacts,
+    CreditTier,
+    Gate,
     PartnerStatus,
+    TierPolicy,
+    cap_problem,
+    commission_hold_days,
+    failing_gates,
+    load_blocked_countries,
     may_share_links,
     normalize_country,
+    parse_tier_policy,
     profile_problem,
+    promotion_for,
+    promotion_reason,
     reason_problem,
     reinstates_codes,
     releases_leads,
@@ -205,3 +219,175 @@ async def issue_partner_code(
         terms_lookup=terms_lookup,
         vanity_code=vanity_code,
     )
+
+
+# ------------------------------------------------------------------------------------ credit tiers
+
+
+def tier_policy(settings: Settings) -> TierPolicy:
+    """The credit tiers' holds, caps and promotions from the settings (``ValueError`` when they are wrong)."""
+    return parse_tier_policy(
+        hold_days=settings.partner_tier_hold_days,
+        caps=settings.partner_tier_caps,
+        promotions=settings.partner_tier_promotions,
+    )
+
+
+async def commission_hold(
+    session: AsyncSession, partner_id: UUID, *, plan_hold_days: int, policy: TierPolicy | None
+) -> int:
+    """Days a partner's commission waits after its order closes: its plan's hold or its tier's, the longer."""
+    if policy is None:
+        return plan_hold_days
+    partner = await get_partner(session, partner_id)
+    return commission_hold_days(plan_hold_days, CreditTier(partner.credit_tier), policy)
+
+
+async def commission_cap_problem(
+    session: AsyncSession,
+    partner_id: UUID,
+    *,
+    amount: int,
+    currency: str,
+    payable: int,
+    policy: TierPolicy | None,
+) -> str | None:
+    """Why approving ``amount`` more commission would take the partner's payable over its cap, or None."""
+    if policy is None:
+        return None
+    tier = CreditTier((await get_partner(session, partner_id)).credit_tier)
+    return cap_problem(
+        tier=tier, cap=policy.cap_for(tier, currency), payable=payable, amount=amount, currency=currency
+    )
+
+
+async def change_tier(
+    session: AsyncSession,
+    partner_id: UUID,
+    *,
+    tier: CreditTier,
+    reason: str,
+    actor: audit_service.Actor,
+    now: datetime,
+) -> Partner:
+    """Put a partner in a credit tier (finance by hand, or a promotion), with the reason; audited.
+    The same tier again is no change."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InvalidTierChange("say why the tier changes (reason, at most 500 characters)")
+    partner = await get_partner(session, partner_id, for_update=True)
+    before = {"credit_tier": partner.credit_tier, "credit_tier_reason": partner.credit_tier_reason}
+    if partner.credit_tier == tier.value:
+        return partner
+    partner.credit_tier, partner.credit_tier_reason, partner.credit_tier_changed_at = tier.value, reason, now
+    await session.flush()
+    await audit_service.record(
+        session,
+        action="partner.tier_changed",
+        subject_type="partner",
+        subject_id=str(partner.id),
+        before=before,
+        after={"credit_tier": tier.value, "credit_tier_reason": reason},
+        actor=actor,
+        now=now,
+    )
+    log.info("payouts.partner.tier_changed", partner_id=str(partner.id), tier=tier.value)
+    return partner
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRecord:
+    """What a promotion looks at: paid payouts and the last commission clawed back."""
+
+    paid_payouts: int
+    last_clawback_at: datetime | None
+
+
+async def promote(
+    session: AsyncSession,
+    partner_ids: list[UUID],
+    *,
+    policy: TierPolicy,
+    records: dict[UUID, TrackRecord],
+    actor: audit_service.Actor,
+    now: datetime,
+) -> list[Partner]:
+    """Move each partner up to the highest tier its track record earned (never down); audited."""
+    promoted = []
+    # Every row lock before the first audit entry (which takes the audit chain's lock), in key order.
+    for partner_id in sorted(partner_ids):
+        partner = await get_partner(session, partner_id, for_update=True)
+        record = records[partner_id]
+        step = promotion_for(
+            CreditTier(partner.credit_tier),
+            policy=policy,
+            paid_payouts=record.paid_payouts,
+            approved_at=partner.approved_at,
+            last_clawback_at=record.last_clawback_at,
+            now=now,
+        )
+        if step is not None and partner.status == PartnerStatus.approved.value:
+            promoted.append((partner_id, step))
+    return [
+        await change_tier(
+            session, partner_id, tier=step.tier, reason=promotion_reason(step), actor=actor, now=now
+        )
+        for partner_id, step in promoted
+    ]
+
+
+# ---------------------------------------------------------------------------------------- compliance
+
+
+def blocked_countries(settings: Settings) -> frozenset[str]:
+    """The countries partners are never paid in (``ValueError`` for a broken list)."""
+    return load_blocked_countries(settings.blocked_countries_file or None)
+
+
+async def set_identity_verified(
+    session: AsyncSession, partner_id: UUID, *, is_verified: bool, actor: audit_service.Actor, now: datetime
+) -> Partner:
+    """Finance records that it checked (or no longer vouches for) who the partner is; audited.
+    The same state again is no change."""
+    partner = await get_partner(session, partner_id, for_update=True)
+    if partner.is_identity_verified is is_verified:
+        return partner
+    before = audit_service.snapshot(
+        partner, "is_identity_verified", "identity_verified_at", "identity_verified_by"
+    )
+    partner.is_identity_verified = is_verified
+    partner.identity_verified_at = now if is_verified else None
+    partner.identity_verified_by = actor.name[:200] if is_verified else None
+    await session.flush()
+    await audit_service.record(
+        session,
+        action="partner.identity_verified",
+        subject_type="partner",
+        subject_id=str(partner.id),
+        before=before,
+        after=audit_service.snapshot(
+            partner, "is_identity_verified", "identity_verified_at", "identity_verified_by"
+        ),
+        actor=actor,
+        now=now,
+    )
+    return partner
+
+
+def compliance_gates(
+    partner: Partner,
+    *,
+    has_account: bool,
+    has_tax_form: bool,
+    is_account_verified: bool,
+    blocked: frozenset[str],
+) -> tuple[Gate, ...]:
+    """The compliance gates the partner fails now (the same ones a payout run checks)."""
+    facts = ComplianceFacts(
+        is_identity_verified=partner.is_identity_verified,
+        country=partner.country,
+        has_account=has_account,
+        has_tax_form=has_tax_form,
+        is_account_verified=is_account_verified,
+    )
+    return failing_gates(facts, blocked_countries=blocked)

@@ -22,6 +22,8 @@ from payouts.payout_run import service as payout_run_service
 from payouts.payout_run.models import Payout, PayoutRun
 from payouts.payout_run.rules import PayoutStatus, RunStatus, SkipReason, parse_minimums
 from payouts.payout_run.schemas import (
+    PayoutHoldReleaseCreate,
+    PayoutHoldReleaseRead,
     PayoutRead,
     PayoutRunCreate,
     PayoutRunDetailRead,
@@ -82,6 +84,7 @@ class PayoutRunController(Controller):
         settings: Settings,
         data: PayoutRunCreate,
     ) -> PayoutRunRead:
+        gates = payout_run_service.gates(settings)
         run = await payout_run_service.create_run(
             db_session,
             period=data.period,
@@ -90,6 +93,8 @@ class PayoutRunController(Controller):
             minimums=parse_minimums(settings.payout_minimums),
             cooling_off_days=settings.payout_cooling_off_days,
             tz=settings.timezone,
+            blocked_countries=gates.blocked_countries,
+            trailing=gates.trailing,
         )
         payouts = await payout_run_service.run_detail(db_session, run.id)
         await audit_service.record(
@@ -138,8 +143,46 @@ class PayoutRunController(Controller):
             run_id,
             providers=provider_service.providers(settings),
             now=utc_now(),
+            tiers=partner_service.tier_policy(settings),
         )
         return Response(run_read(run), status_code=202, background=work)
+
+    @post(
+        "/holds/release",
+        status_code=200,
+        summary="Release a partner's payout of a period from the trailing-average hold (audited)",
+    )
+    async def release_hold(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        data: PayoutHoldReleaseCreate,
+    ) -> PayoutHoldReleaseRead:
+        r = await payout_run_service.release_hold(
+            db_session,
+            partner_id=data.partner_id,
+            period=data.period,
+            currency=data.currency,
+            reason=data.reason,
+            actor=audit_service.actor_from_request(request),
+            now=utc_now(),
+            minimums=parse_minimums(settings.payout_minimums),
+            cooling_off_days=settings.payout_cooling_off_days,
+            gates=payout_run_service.gates(settings),
+        )
+        release = r.release
+        return PayoutHoldReleaseRead(
+            release.partner_id,
+            release.period,
+            release.currency,
+            release.reason,
+            release.released_by,
+            release.released_at,
+            r.run.id if r.run else None,
+            r.payout.id if r.payout else None,
+            r.skip_reason,
+        )
 
     @get("/{run_id:uuid}/bank-file.csv", summary="The run's bank payouts as a CSV file for the bank")
     async def bank_file(self, db_session: AsyncSession, run_id: UUID) -> Response[str]:
@@ -160,9 +203,11 @@ class PayoutController(Controller):
 
     @post("/{payout_id:uuid}/confirm", status_code=200, summary="Finance confirms a bank payout was paid")
     async def confirm(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, payout_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, payout_id: UUID
     ) -> PayoutRead:
-        payout = await payout_run_service.confirm_paid(db_session, payout_id, now=utc_now())
+        payout = await payout_run_service.confirm_paid(
+            db_session, payout_id, now=utc_now(), tiers=partner_service.tier_policy(settings)
+        )
         await audit_service.record(
             db_session,
             action="payout.confirmed_paid",

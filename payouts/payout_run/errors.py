@@ -19,3 +19,7 @@ class InvalidPayoutRun(Invalid):
 
 class PayoutNotConfirmable(Conflict):
     pass
+
+
+class HoldNotReleasable(Conflict):
+    """The partner's payout of that period is not held for its trailing average (or its run is over)."""

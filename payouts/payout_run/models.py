@@ -73,5 +73,25 @@ class PayoutSkip(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     """Minor units payable when the run was created (in the run's currency)."""
     reason: Mapped[str] = mapped_column(String(40))
-    """``below_minimum``, ``partner_not_approved``, ``no_payout_account``, ``tax_form_missing``,
-    ``account_cooling_off``."""
+    """A ``SkipReason``: ``below_minimum``, ``partner_not_approved``, ``identity_not_verified``,
+    ``country_blocked``, ``no_payout_account``, ``tax_form_missing``, ``payout_account_not_verified``,
+    ``account_cooling_off`` or ``amount_above_trailing_average``."""
+
+
+class PayoutHoldRelease(Base):
+    """Finance lets one partner's payout of a period through the trailing-average hold."""
+
+    __tablename__ = "payout_hold_releases"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "period", "currency"),
+        CheckConstraint("length(currency) = 3 AND upper(currency) = currency", name="currency_upper"),
+    )
+
+    partner_id: Mapped[UUID] = mapped_column(ForeignKey("partners.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    """Calendar month ``YYYY-MM`` of the run the release applies to."""
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    """Why finance let the payout through."""
+    released_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    released_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payouts.payout_run.models import Payout, PayoutRun, PayoutSkip
+from payouts.payout_run.models import Payout, PayoutHoldRelease, PayoutRun, PayoutSkip
 
 
 async def get_run(session: AsyncSession, run_id: UUID, *, for_update: bool = False) -> PayoutRun | None:
@@ -50,3 +51,71 @@ async def payouts_of_partner(session: AsyncSession, partner_id: UUID) -> list[Pa
             select(Payout).where(Payout.partner_id == partner_id).order_by(Payout.created_at.desc())
         )
     )
+
+
+PAID = ("sent", "paid")
+"""Payout statuses in which the money left: a sent Stripe transfer, a sent or confirmed bank payout."""
+
+
+async def recent_paid_amounts(
+    session: AsyncSession, partner_id: UUID, currency: str, *, limit: int
+) -> tuple[int, ...]:
+    query = (
+        select(Payout.amount)
+        .where(Payout.partner_id == partner_id, Payout.currency == currency, Payout.status.in_(PAID))
+        .order_by(Payout.created_at.desc(), Payout.id.desc())
+        .limit(limit)
+    )
+    return tuple(await session.scalars(query))
+
+
+async def count_paid(session: AsyncSession, partner_id: UUID) -> int:
+    query = select(func.count()).where(Payout.partner_id == partner_id, Payout.status.in_(PAID))
+    return int(await session.scalar(query) or 0)
+
+
+async def partners_paid_in_run(session: AsyncSession, run_id: UUID) -> list[UUID]:
+    query = select(Payout.partner_id).where(Payout.run_id == run_id, Payout.status.in_(PAID)).distinct()
+    return sorted(await session.scalars(query))
+
+
+async def find_release(
+    session: AsyncSession, partner_id: UUID, period: str, currency: str
+) -> PayoutHoldRelease | None:
+    return await session.scalar(
+        select(PayoutHoldRelease).where(
+            PayoutHoldRelease.partner_id == partner_id,
+            PayoutHoldRelease.period == period,
+            PayoutHoldRelease.currency == currency,
+        )
+    )
+
+
+async def released_partners(
+    session: AsyncSession, period: str, currency: str, partner_ids: Iterable[UUID]
+) -> set[UUID]:
+    ids = list(partner_ids)
+    if not ids:
+        return set()
+    query = select(PayoutHoldRelease.partner_id).where(
+        PayoutHoldRelease.period == period,
+        PayoutHoldRelease.currency == currency,
+        PayoutHoldRelease.partner_id.in_(ids),
+    )
+    return set(await session.scalars(query))
+
+
+async def find_skip(session: AsyncSession, run_id: UUID, partner_id: UUID) -> PayoutSkip | None:
+    return await session.scalar(
+        select(PayoutSkip).where(PayoutSkip.run_id == run_id, PayoutSkip.partner_id == partner_id)
+    )
+
+
+async def partners_ever_paid(session: AsyncSession) -> list[UUID]:
+    query = select(Payout.partner_id).where(Payout.status.in_(PAID)).distinct()
+    return sorted(await session.scalars(query))
+
+
+async def delete_skip(session: AsyncSession, skip: PayoutSkip) -> None:
+    await session.delete(skip)
+    await session.flush()

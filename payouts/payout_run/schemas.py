@@ -53,3 +53,27 @@ class PayoutRunDetailRead(msgspec.Struct):
     run: PayoutRunRead
     payouts: list[PayoutRead]
     skips: list[PayoutSkipRead]
+
+
+class PayoutHoldReleaseCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Let one partner's payout of a period through the trailing-average hold."""
+
+    partner_id: UUID
+    period: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$", description="Calendar month YYYY-MM")]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class PayoutHoldReleaseRead(msgspec.Struct):
+    partner_id: UUID
+    period: str
+    currency: str
+    reason: str
+    released_by: str | None
+    released_at: datetime
+    run_id: UUID | None
+    """The period's run, when it already exists."""
+    payout_id: UUID | None
+    """The payout the release added to that run (execute the run to send it)."""
+    still_held: SkipReason | None
+    """Another gate that still holds the partner in that run."""

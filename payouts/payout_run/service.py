@@ -8,7 +8,7 @@ references (``payout:<id>:reserved|sent|returned``), and the provider idempotenc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -17,24 +17,30 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit import service as audit_service
 from growth.core.db import SessionMaker
 from growth.core.money import is_known_currency
 from growth.ledger import service as ledger_service
+from growth.settings import Settings
 from payouts.partner import service as partner_service
+from payouts.partner.rules import TierPolicy
 from payouts.payout_run import repository
 from payouts.payout_run.errors import (
+    HoldNotReleasable,
     InvalidPayoutRun,
     PayoutNotConfirmable,
     PayoutNotFound,
     PayoutRunExists,
     PayoutRunNotFound,
 )
-from payouts.payout_run.models import Payout, PayoutRun, PayoutSkip
+from payouts.payout_run.models import Payout, PayoutHoldRelease, PayoutRun, PayoutSkip
 from payouts.payout_run.rules import (
     Candidate,
     PayoutStatus,
     RunStatus,
     Selection,
+    SkipReason,
+    TrailingAverage,
     clearing_account,
     confirm_problem,
     idempotency_key,
@@ -44,6 +50,7 @@ from payouts.payout_run.rules import (
     returned_ref,
     select,
     sent_ref,
+    trailing_problem,
 )
 from payouts.provider import service as provider_service
 from payouts.statement import service as statement_service
@@ -59,6 +66,26 @@ def _check(period: str, currency: str) -> None:
         raise InvalidPayoutRun("currency must be an upper-case ISO 4217 code")
 
 
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """The compliance gates a run checks beyond minimums and the cooling-off, from the settings."""
+
+    blocked_countries: frozenset[str]
+    trailing: TrailingAverage
+
+
+def gates(settings: Settings) -> Gates:
+    """The run's gates from the settings; ``ValueError`` names a setting that makes no sense."""
+    trailing = TrailingAverage(
+        settings.payout_trailing_ratio_bps,
+        settings.payout_trailing_payouts,
+        settings.payout_trailing_min_payouts,
+    )
+    if problem := trailing_problem(trailing):
+        raise ValueError(problem)
+    return Gates(partner_service.blocked_countries(settings), trailing)
+
+
 async def plan_run(
     session: AsyncSession,
     *,
@@ -68,6 +95,9 @@ async def plan_run(
     cooling_off_days: int,
     lock: bool = False,
     stated: Mapping[UUID, int] | None = None,
+    period: str | None = None,
+    blocked_countries: Collection[str] = frozenset(),
+    trailing: TrailingAverage | None = None,
 ) -> Selection:
     """Who would be paid in ``currency`` now, and who is held back and why (writes nothing).
 
@@ -85,11 +115,17 @@ async def plan_run(
     }
     payable = {partner_id: owed for partner_id, owed in payable.items() if owed > 0}
     accounts = await provider_service.account_facts(session, payable)
+    released = await repository.released_partners(session, period, currency, payable) if period else set()
     candidates = []
     # Lock partners in primary-key order: two runs (or a run and a status change) never deadlock.
     for partner_id in sorted(payable):
         partner = await partner_service.get_partner(session, partner_id, for_update=lock)
         account = accounts.get(partner_id)
+        history = (
+            await repository.recent_paid_amounts(session, partner_id, currency, limit=trailing.payouts)
+            if trailing and trailing.ratio_bps
+            else ()
+        )
         candidates.append(
             Candidate(
                 partner_id=partner_id,
@@ -98,10 +134,22 @@ async def plan_run(
                 has_account=account is not None,
                 has_tax_form=account is not None and account.has_tax_form,
                 account_changed_at=account.changed_at if account else None,
+                is_identity_verified=partner.is_identity_verified,
+                is_account_verified=account is not None and account.is_verified,
+                country=partner.country,
+                previous_payouts=history,
+                is_hold_released=partner_id in released,
             )
         )
     minimum = minimum_for(dict(minimums), currency)
-    return select(candidates, minimum=minimum, now=now, cooling_off_days=cooling_off_days)
+    return select(
+        candidates,
+        minimum=minimum,
+        now=now,
+        cooling_off_days=cooling_off_days,
+        blocked_countries=blocked_countries,
+        trailing=trailing,
+    )
 
 
 async def preview_run(
@@ -112,6 +160,8 @@ async def preview_run(
     now: datetime,
     minimums: Mapping[str, int],
     cooling_off_days: int,
+    blocked_countries: Collection[str] = frozenset(),
+    trailing: TrailingAverage | None = None,
 ) -> Selection:
     """What the month's run would pay and hold, by the month's statements when they are issued (before
     that, by the approved balances now, which the statements will show once the month is over)."""
@@ -125,6 +175,9 @@ async def preview_run(
         minimums=minimums,
         cooling_off_days=cooling_off_days,
         stated=stated,
+        period=period,
+        blocked_countries=blocked_countries,
+        trailing=trailing,
     )
 
 
@@ -137,6 +190,8 @@ async def create_run(
     minimums: Mapping[str, int] | None = None,
     cooling_off_days: int = 7,
     tz: str = "UTC",
+    blocked_countries: Collection[str] = frozenset(),
+    trailing: TrailingAverage | None = None,
 ) -> PayoutRun:
     """Create the run of a month that is over: its statements are issued first (if they were not), then
     one payout per partner paid (reserved in the ledger, naming the partner's statement), skips listed."""
@@ -162,6 +217,9 @@ async def create_run(
         cooling_off_days=cooling_off_days,
         lock=True,
         stated=stated,
+        period=period,
+        blocked_countries=blocked_countries,
+        trailing=trailing,
     )
     accounts = await provider_service.account_facts(session, [p for p, _ in selection.payouts])
     for partner_id, amount in selection.payouts:
@@ -246,8 +304,10 @@ async def execute_run(
     *,
     providers: Mapping[str, provider_service.PayoutProvider],
     now: datetime,
+    tiers: TierPolicy | None = None,
 ) -> RunSummary:
-    """Pay every pending payout of the run, each in its own transaction; safe to run again."""
+    """Pay every pending payout of the run, each in its own transaction; safe to run again. Once the
+    run is complete, the partners it paid are promoted to the credit tier their record earned."""
     async with session_maker() as session, session.begin():
         run = await get_run(session, run_id, for_update=True)
         if run.status == RunStatus.created.value:
@@ -263,6 +323,9 @@ async def execute_run(
         left = sum(p.status == PayoutStatus.pending.value for p in payouts)
         if left == 0 and run.status != RunStatus.completed.value:
             run.status, run.finished_at = RunStatus.completed.value, now
+        if left == 0 and tiers is not None:
+            paid = await repository.partners_paid_in_run(session, run_id)
+            await promote_partners(session, paid, policy=tiers, now=now)
         return RunSummary(
             run_id,
             RunStatus(run.status),
@@ -400,8 +463,11 @@ async def bank_file(session: AsyncSession, run_id: UUID) -> list[BankFileRow]:
     ]
 
 
-async def confirm_paid(session: AsyncSession, payout_id: UUID, *, now: datetime) -> Payout:
-    """Finance confirms the bank paid a payout; confirming again is no move."""
+async def confirm_paid(
+    session: AsyncSession, payout_id: UUID, *, now: datetime, tiers: TierPolicy | None = None
+) -> Payout:
+    """Finance confirms the bank paid a payout (the partner may earn a promotion); confirming again is
+    no move."""
     payout = await repository.get_payout(session, payout_id, for_update=True)
     if payout is None:
         raise PayoutNotFound(f"payout {payout_id} not found")
@@ -410,9 +476,184 @@ async def confirm_paid(session: AsyncSession, payout_id: UUID, *, now: datetime)
     if payout.status != PayoutStatus.paid.value:
         payout.status, payout.paid_at = PayoutStatus.paid.value, now
         await session.flush()
+    if tiers is not None:
+        await promote_partners(session, [payout.partner_id], policy=tiers, now=now)
     return payout
 
 
 async def partner_payouts(session: AsyncSession, partner_id: UUID) -> list[Payout]:
     """A partner's own payouts, newest first."""
     return await repository.payouts_of_partner(session, partner_id)
+
+
+# ------------------------------------------------------------------- credit tiers and trailing holds
+
+
+async def _last_clawback_at(session: AsyncSession, partner_id: UUID, now: datetime) -> datetime | None:
+    lines = await ledger_service.lines_before(
+        session,
+        account_prefix=ledger_service.partner_account(partner_id, ""),
+        account_suffixes=("payable",),
+        before=now,
+    )
+    return max((line.occurred_at for line in lines if line.kind == "commission_clawback"), default=None)
+
+
+async def promote_partners(
+    session: AsyncSession,
+    partner_ids: Collection[UUID],
+    *,
+    policy: TierPolicy,
+    now: datetime,
+    actor: audit_service.Actor | None = None,
+) -> int:
+    """Promote each partner to the highest credit tier its paid payouts and clawback-free days earned;
+    returns how many moved (each move is audited as ``partner.tier_changed``)."""
+    records = {
+        partner_id: partner_service.TrackRecord(
+            await repository.count_paid(session, partner_id),
+            await _last_clawback_at(session, partner_id, now),
+        )
+        for partner_id in partner_ids
+    }
+    promoted = await partner_service.promote(
+        session,
+        list(records),
+        policy=policy,
+        records=records,
+        actor=actor or audit_service.system_actor("payouts.promote_partners"),
+        now=now,
+    )
+    return len(promoted)
+
+
+async def promote_due(session: AsyncSession, *, policy: TierPolicy, now: datetime) -> int:
+    """The periodic job: every partner ever paid may have earned a promotion by time passing alone."""
+    return await promote_partners(
+        session, await repository.partners_ever_paid(session), policy=policy, now=now
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    release: PayoutHoldRelease
+    run: PayoutRun | None
+    """The period's run, if it was already created."""
+    payout: Payout | None
+    """The payout added to that run (None: no run yet, or another gate still holds the partner)."""
+    skip_reason: SkipReason | None
+    """What still holds the partner in that run, if anything."""
+
+
+async def release_hold(
+    session: AsyncSession,
+    *,
+    partner_id: UUID,
+    period: str,
+    currency: str,
+    reason: str,
+    actor: audit_service.Actor,
+    now: datetime,
+    minimums: Mapping[str, int],
+    cooling_off_days: int,
+    gates: Gates,
+) -> Released:
+    """Finance lets a partner's payout of ``period`` through the trailing-average hold: before the run,
+    the run pays it; after, it joins the run (when no other gate holds it). Releasing again is no move."""
+    _check(period, currency)
+    if not reason.strip() or len(reason.strip()) > 500:
+        raise InvalidPayoutRun("say why the payout is released (reason, at most 500 characters)")
+    await partner_service.get_partner(session, partner_id)
+    run = await repository.find_run(session, period, currency)
+    if (existing := await repository.find_release(session, partner_id, period, currency)) is not None:
+        return Released(existing, run, None, None)
+    skip = await repository.find_skip(session, run.id, partner_id) if run else None
+    if run is not None and (skip is None or skip.reason != SkipReason.amount_above_trailing_average.value):
+        raise HoldNotReleasable(
+            f"the {period} {currency} run does not hold this partner for its trailing average",
+            reason=skip.reason if skip else None,
+        )
+    release = PayoutHoldRelease(
+        partner_id=partner_id,
+        period=period,
+        currency=currency,
+        reason=reason.strip(),
+        released_by=actor.name[:200],
+        released_at=now,
+    )
+    session.add(release)
+    await session.flush()
+    payout, still = (
+        (await _pay_released(session, run, partner_id, minimums, cooling_off_days, gates, now))
+        if run
+        else (None, None)
+    )
+    await audit_service.record(
+        session,
+        action="payout.hold_released",
+        subject_type="partner",
+        subject_id=str(partner_id),
+        after={
+            "period": period,
+            "currency": currency,
+            "reason": release.reason,
+            "run_id": str(run.id) if run else None,
+            "payout_id": str(payout.id) if payout else None,
+            "still_held": still.value if still else None,
+        },
+        actor=actor,
+        now=now,
+    )
+    return Released(release, run, payout, still)
+
+
+async def _pay_released(
+    session: AsyncSession,
+    run: PayoutRun,
+    partner_id: UUID,
+    minimums: Mapping[str, int],
+    cooling_off_days: int,
+    gates: Gates,
+    now: datetime,
+) -> tuple[Payout | None, SkipReason | None]:
+    """Add the released partner's payout to ``run`` (reopening it), or update why it is still held."""
+    run = await get_run(session, run.id, for_update=True)
+    statements = await statement_service.statements_of_period(
+        session, period=run.period, currency=run.currency
+    )
+    selection = await plan_run(
+        session,
+        currency=run.currency,
+        now=now,
+        minimums=minimums,
+        cooling_off_days=cooling_off_days,
+        lock=True,
+        stated={p: s.closing_payable for p, s in statements.items()},
+        period=run.period,
+        blocked_countries=gates.blocked_countries,
+        trailing=gates.trailing,
+    )
+    skip = await repository.find_skip(session, run.id, partner_id)
+    assert skip is not None  # checked by the caller under the same transaction
+    still = next((s for s in selection.skips if s.partner_id == partner_id), None)
+    amount = next((a for p, a in selection.payouts if p == partner_id), None)
+    if amount is None:
+        skip.reason = still.reason.value if still else skip.reason
+        await session.flush()
+        return None, SkipReason(skip.reason)
+    account = (await provider_service.account_facts(session, [partner_id]))[partner_id]
+    await repository.delete_skip(session, skip)
+    await _reserve(
+        session,
+        run,
+        partner_id,
+        amount,
+        account.provider.value,
+        account.destination,
+        statements[partner_id].id,
+        now,
+    )
+    if run.status == RunStatus.completed.value:
+        run.status, run.finished_at = RunStatus.executing.value, None  # a payout is pending again
+    payouts = await repository.payouts_of(session, run.id)
+    return next(p for p in payouts if p.partner_id == partner_id), None

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, put
+from litestar import Controller, Request, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.audit import service as audit_service
@@ -16,7 +16,7 @@ from growth.core.time import utc_now
 from payouts.provider import service as provider_service
 from payouts.provider.models import PayoutAccount
 from payouts.provider.rules import Destination, ProviderName, mask
-from payouts.provider.schemas import PayoutAccountRead, PayoutAccountUpdate
+from payouts.provider.schemas import PayoutAccountRead, PayoutAccountUpdate, PayoutAccountVerification
 
 
 def to_read(a: PayoutAccount) -> PayoutAccountRead:
@@ -30,6 +30,9 @@ def to_read(a: PayoutAccount) -> PayoutAccountRead:
         tax_form_type=a.tax_form_type,
         tax_form_on=a.tax_form_on,
         changed_at=a.changed_at,
+        is_verified=a.is_verified,
+        verified_at=a.verified_at,
+        verified_by=a.verified_by,
     )
 
 
@@ -42,7 +45,11 @@ class PayoutAccountController(Controller):
     opt = roles(Role.finance)
     security = [{"ApiKey": []}]
 
-    @put("/", summary="Set the partner's payout account (a new destination restarts the cooling-off)")
+    @put(
+        "/",
+        summary="Set the partner's payout account (a new destination restarts the cooling-off, clears the "
+        "verification and e-mails the partner)",
+    )
     async def set_account(
         self,
         request: Request[Any, Any, Any],
@@ -82,3 +89,24 @@ class PayoutAccountController(Controller):
     @get("/", summary="The partner's payout account (masked)")
     async def get_account(self, db_session: AsyncSession, partner_id: UUID) -> PayoutAccountRead:
         return to_read(await provider_service.get_account(db_session, partner_id))
+
+    @post(
+        "/verification",
+        summary="Record that finance verified the payout destination (or takes it back; audited)",
+        status_code=200,
+    )
+    async def set_verified(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        partner_id: UUID,
+        data: PayoutAccountVerification,
+    ) -> PayoutAccountRead:
+        account = await provider_service.set_account_verified(
+            db_session,
+            partner_id,
+            is_verified=data.is_verified,
+            actor=audit_service.actor_from_request(request),
+            now=utc_now(),
+        )
+        return to_read(account)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -38,3 +38,8 @@ class PayoutAccount(Base):
     """The day the tax form was received."""
     changed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     """When the destination last changed (UTC); payouts wait out the cooling-off period after it."""
+    is_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Finance checked that the destination belongs to the partner (a payout gate); a new destination
+    clears it."""
+    verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    verified_by: Mapped[str | None] = mapped_column(String(200), default=None)

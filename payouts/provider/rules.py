@@ -53,6 +53,20 @@ def mask(number: str | None) -> str | None:
     return "•" * 4 + number[-4:]
 
 
+def destination_tail(d: Destination) -> str:
+    """The last four characters of where money goes (a bank account number or a Stripe account id)."""
+    return (d.bank_account_number if d.provider is ProviderName.bank else d.stripe_account_id or "")[-4:]
+
+
+MAIL_LOCALES = {"CN": "zh_Hans", "SG": "zh_Hans"}
+"""Countries whose partners get e-mail in Simplified Chinese (partners keep no language of their own)."""
+
+
+def mail_locale(country: str | None, default: str) -> str:
+    """The language of a partner's e-mail: Simplified Chinese for its countries, else ``default``."""
+    return MAIL_LOCALES.get(country or "", default)
+
+
 def is_same_destination(old: Destination, new: Destination) -> bool:
     """Whether money would go to the same place (a name fix alone does not restart the cooling-off)."""
     return (old.provider, old.stripe_account_id, old.bank_account_number) == (

@@ -32,3 +32,12 @@ class PayoutAccountRead(msgspec.Struct):
     tax_form_type: str | None
     tax_form_on: date | None
     changed_at: datetime
+    is_verified: bool = False
+    """Finance checked this destination since it last changed (a payout gate)."""
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+
+
+class PayoutAccountVerification(msgspec.Struct, forbid_unknown_fields=True):
+    is_verified: bool
+    """True: finance checked the current destination now; false: it no longer vouches for it."""

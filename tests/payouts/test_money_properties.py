@@ -67,6 +67,7 @@ from payouts.statement import service as statement_service
 from payouts.statement.errors import PeriodNotOver
 from payouts.statement.models import Statement, StatementLedgerLine, StatementLine
 from tests.conftest import triggers_bypassed
+from tests.factories import verify_for_payouts
 from tests.payouts.stripe_standin import API_KEY, StripeStandIn, serve
 
 T = TypeVar("T")
@@ -401,6 +402,7 @@ class MoneyMachine(RuleBasedStateMachine):
             tax_form_on=at.date() if model.has_tax_form else None,
             now=at,
         )
+        await verify_for_payouts(session, self.partner_ids[n], now=at)
 
     def _drain(self) -> None:
         """The outbox worker handles what the step published (handlers publish nothing: one pass)."""

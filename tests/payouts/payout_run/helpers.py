@@ -12,7 +12,7 @@ from growth.ledger import service as ledger_service
 from payouts.partner.rules import PartnerStatus
 from payouts.provider import service as provider_service
 from payouts.provider.rules import Destination, ProviderName
-from tests.factories import create_partner
+from tests.factories import create_partner, verify_for_payouts
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=60)
@@ -58,6 +58,7 @@ async def partner_with(
             tax_form_on=LONG_AGO.date() if tax_form else None,
             now=changed_at,
         )
+    await verify_for_payouts(session, partner.id, now=changed_at, has_account=provider is not None)
     if payable:
         await make_payable(session, partner.id, payable, currency)
     return partner.id

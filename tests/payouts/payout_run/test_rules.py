@@ -27,6 +27,8 @@ def cand(n: int = 1, payable: int = 20_000, **over: object) -> Candidate:
         "has_account": True,
         "has_tax_form": True,
         "account_changed_at": OLD,
+        "is_identity_verified": True,
+        "is_account_verified": True,
     }
     return Candidate(**(fields | over))  # type: ignore[arg-type]
 

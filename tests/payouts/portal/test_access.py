@@ -34,7 +34,7 @@ from payouts.payout_run.models import Payout
 from payouts.provider import service as provider_service
 from payouts.provider.rules import Destination, ProviderName
 from payouts.statement.models import Statement
-from tests.factories import bearer, create_key
+from tests.factories import bearer, create_key, verify_for_payouts
 from tests.pages import HTML
 from tests.payouts.portal.conftest import Inbox, sign_in_partner
 from tests.payouts.statement.conftest import Partner, Program, at
@@ -96,6 +96,7 @@ async def _holdings(
             tax_form_on=datetime(2025, 1, 1, tzinfo=UTC).date(),
             now=datetime(2025, 1, 1, tzinfo=UTC),
         )
+        await verify_for_payouts(s, p.id, now=datetime(2025, 1, 1, tzinfo=UTC))
         lead = await lead_service.register_lead(
             s,
             partner_id=p.id,

@@ -15,6 +15,7 @@ from payouts.partner import service as partner_service
 from payouts.payout_run import service as payout_run_service
 from payouts.provider import service as provider_service
 from payouts.provider.rules import Destination, ProviderName
+from tests.factories import verify_for_payouts
 from tests.pages import HTML, post_form
 from tests.payouts.portal.conftest import Inbox, sign_in_partner
 from tests.payouts.statement.conftest import Partner, Program, at, october
@@ -44,6 +45,7 @@ async def paid_october(program: Program, session_maker: SessionMaker, settings: 
             tax_form_on=datetime(2025, 1, 1, tzinfo=UTC).date(),
             now=datetime(2025, 1, 1, tzinfo=UTC),
         )
+        await verify_for_payouts(s, p.id, now=datetime(2025, 1, 1, tzinfo=UTC))
     async with session_maker() as s, s.begin():
         run = await payout_run_service.create_run(
             s, period="2025-10", currency="CNY", now=at("2025-11-02T10:00+08:00"), minimums={"CNY": 5000}
