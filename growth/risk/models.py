@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from growth.core.db import Base
@@ -18,6 +18,8 @@ class OrderReview(Base):
     __table_args__ = (
         CheckConstraint("verdict IN ('allow', 'hold', 'reject')", name="verdict"),
         CheckConstraint("status IN ('allowed', 'held', 'rejected', 'approved', 'declined')", name="status"),
+        # The review queue lists one status, oldest review first.
+        Index("ix_order_reviews_status_reviewed_at", "status", "reviewed_at"),
     )
 
     order_id: Mapped[UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, Row, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from growth.attribution.models import Attribution
 from growth.click.models import Click
-from growth.order.models import Order
+from growth.customer.models import Customer
+from growth.order.models import Order, OrderLine
 from growth.risk.models import OrderReview
 
 MEDIAN_SAMPLE = 1001
@@ -133,3 +137,121 @@ async def get_review(
     if for_update:
         query = query.with_for_update()
     return await session.scalar(query)
+
+
+async def attribution_of(session: AsyncSession, order_id: UUID) -> Attribution | None:
+    return await session.scalar(select(Attribution).where(Attribution.order_id == order_id))
+
+
+async def order_lines(session: AsyncSession, order_id: UUID) -> list[tuple[str, str | None, int]]:
+    """The order's lines as (sku, category, quantity x unit amount in minor units)."""
+    rows = await session.execute(
+        select(OrderLine.sku, OrderLine.category, OrderLine.quantity * OrderLine.unit_amount)
+        .where(OrderLine.order_id == order_id)
+        .order_by(OrderLine.sku)
+    )
+    return [(sku, category, int(amount)) for sku, category, amount in rows]
+
+
+# The review queue.
+
+RELATED_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "same_payment": Order.payment_fingerprint,
+    "same_address": Order.address_hash,
+    "same_device": Order.device_id,
+    "same_referrer": Attribution.customer_referrer_id,
+    "same_partner": Attribution.partner_id,
+}
+"""The kinds of related orders, by the column they share with the reviewed order."""
+
+
+async def queue_rows(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    campaign_id: UUID | None = None,
+    order_ids: Collection[UUID] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[OrderReview, Order, Attribution, Customer, Customer | None]]:
+    """Reviews with their order, attribution, customer and referring customer, oldest review first."""
+    referee, referrer = aliased(Customer), aliased(Customer)
+    query = (
+        select(OrderReview, Order, Attribution, referee, referrer)
+        .join(Order, Order.id == OrderReview.order_id)
+        .join(Attribution, Attribution.order_id == Order.id)
+        .join(referee, referee.id == Order.customer_id)
+        .outerjoin(referrer, referrer.id == Attribution.customer_referrer_id)
+        .order_by(OrderReview.reviewed_at, OrderReview.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if status is not None:
+        query = query.where(OrderReview.status == status)
+    if campaign_id is not None:
+        query = query.where(Attribution.campaign_id == campaign_id)
+    if order_ids is not None:
+        query = query.where(OrderReview.order_id.in_(order_ids))
+    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+
+
+async def queue_campaign_ids(session: AsyncSession, *, status: str) -> list[UUID]:
+    """The campaigns of the orders whose review is in ``status``."""
+    query = (
+        select(distinct(Attribution.campaign_id))
+        .join(OrderReview, OrderReview.order_id == Attribution.order_id)
+        .where(OrderReview.status == status, Attribution.campaign_id.is_not(None))
+    )
+    return list(await session.scalars(query))
+
+
+async def related_orders(
+    session: AsyncSession, *, kind: str, values: Collection[object], per_value: int
+) -> list[Row[Any]]:
+    """Orders sharing one of ``values`` in the ``kind``'s column: the newest ``per_value`` for each value.
+
+    Rows: ``key`` (the shared value), the order's id, external id, amount, currency, placed_at, status,
+    and its review's status (None for an unattributed order).
+    """
+    column = RELATED_COLUMNS[kind]
+    rank = func.row_number().over(partition_by=column, order_by=(Order.placed_at.desc(), Order.id.desc()))
+    inner = (
+        select(
+            column.label("key"),
+            Order.id.label("order_id"),
+            Order.external_id,
+            Order.amount,
+            Order.currency,
+            Order.placed_at,
+            Order.status.label("order_status"),
+            OrderReview.status.label("review_status"),
+            rank.label("rank"),
+        )
+        .select_from(Order)
+        .outerjoin(OrderReview, OrderReview.order_id == Order.id)
+        .outerjoin(Attribution, Attribution.order_id == Order.id)
+        .where(column.in_(list(values)))
+        .subquery()
+    )
+    query = select(inner).where(inner.c.rank <= per_value).order_by(inner.c.key, inner.c.rank)
+    return list(await session.execute(query))
+
+
+async def lock_reviews(session: AsyncSession, order_ids: Collection[UUID]) -> list[OrderReview]:
+    """The reviews of ``order_ids``, locked in primary-key order (two batches cannot deadlock)."""
+    query = (
+        select(OrderReview)
+        .where(OrderReview.order_id.in_(order_ids))
+        .order_by(OrderReview.id)
+        .with_for_update()
+    )
+    return list(await session.scalars(query))
+
+
+async def orders_and_attributions(
+    session: AsyncSession, order_ids: Collection[UUID]
+) -> dict[UUID, tuple[Order, Attribution]]:
+    """Each order with its attribution, by order id."""
+    query = select(Order, Attribution).join(Attribution, Attribution.order_id == Order.id)
+    rows = await session.execute(query.where(Order.id.in_(order_ids)))
+    return {order.id: (order, attribution) for order, attribution in rows}

@@ -471,7 +471,9 @@ def _reward_above_margin(f: ReviewFacts, t: Thresholds, domains: Collection[str]
 
 def _coupon_leakage(f: ReviewFacts, t: Thresholds, domains: Collection[str]) -> _Hit | None:
     # A customer who clicked the referrer's link was referred by them, whatever became of the coupon.
-    if f.coupon_code is None or f.clicked_at is not None:
+    # A partner's code is meant to be typed by many clients it never sent a link (velocity_partner
+    # watches partners): only a customer's referral coupon leaks.
+    if f.coupon_code is None or f.clicked_at is not None or f.referrer_customer_id is None:
         return None
     customers = f.coupon_other_unrelated_customers + 1
     if customers <= t.coupon_max_customers:
@@ -586,3 +588,75 @@ def load_disposable_domains(path: Path | str | None = None) -> frozenset[str]:
             raise ValueError(f"{source}:{number}: not a domain name: {entry!r}")
         domains.add(entry)
     return frozenset(domains)
+
+
+# The review queue: a person's decision on a held order.
+
+
+class ReviewStatus(StrEnum):
+    """An order review's status: the rules' (``allowed``, ``held``, ``rejected``), then a person's."""
+
+    allowed = "allowed"
+    held = "held"
+    rejected = "rejected"
+    approved = "approved"
+    declined = "declined"
+
+
+class Move(StrEnum):
+    """What a reviewer's decision does to a review."""
+
+    change = "change"
+    unchanged = "unchanged"
+    """The same decision again (a retried request or a double click): nothing to do."""
+    not_held = "not_held"
+    """The rules did not hold the order: there is nothing for a person to decide."""
+    conflict = "conflict"
+    """Already decided the other way."""
+
+
+MAX_NOTE_LENGTH = 2000
+
+
+def decided_status(approve: bool) -> ReviewStatus:
+    """What a held review becomes: ``approved`` or ``declined``."""
+    return ReviewStatus.approved if approve else ReviewStatus.declined
+
+
+def decision_move(current: ReviewStatus, approve: bool) -> Move:
+    """Held moves to approved or declined; the same decision again is no move; anything else refuses."""
+    if current is ReviewStatus.held:
+        return Move.change
+    if current is decided_status(approve):
+        return Move.unchanged
+    if current in (ReviewStatus.approved, ReviewStatus.declined):
+        return Move.conflict
+    return Move.not_held
+
+
+def clean_note(note: str | None, approve: bool) -> str | None:
+    """The reviewer's note, trimmed (None when empty); ``ValueError`` when it cannot go with the decision."""
+    text = (note or "").strip()
+    if any((ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 for ch in text):
+        raise ValueError("the note may not contain control characters")
+    if not approve and not text:
+        raise ValueError("a note is required to decline an order: say why")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise ValueError(f"the note is longer than {MAX_NOTE_LENGTH} characters ({len(text)})")
+    return text or None
+
+
+def review_line(approve: bool, decided_by: str, note: str | None) -> str:
+    """The sentence appended to the attribution's explanation: ``Review: approved by <who>: <note>.``"""
+    line = f"Review: {decided_status(approve).value} by {decided_by}"
+    if note is None:
+        return f"{line}."
+    return f"{line}: {note}" + ("" if note[-1] in ".!?。！？" else ".")
+
+
+def mask_email(email: str | None) -> str | None:
+    """What the review queue shows of an address: ``mei.wang@example.com`` -> ``m***@example.com``."""
+    local, at, domain = (email or "").strip().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"{local[0]}***@{domain}"

@@ -1,4 +1,4 @@
-"""review queue
+"""review queue: list one review status oldest first
 
 Revision ID: b5f9c3d7a1e4
 Revises: d4e8a2b6f0c3
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision: str = "b5f9c3d7a1e4"
 down_revision: str | None = "d4e8a2b6f0c3"
@@ -18,9 +18,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _lock_timeout() -> None:
+    # Never queue behind a long transaction while holding locks that block the application.
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("SET LOCAL lock_timeout = '5s'")
+
+
 def upgrade() -> None:
-    pass
+    _lock_timeout()
+    with op.batch_alter_table("order_reviews", schema=None) as batch_op:
+        batch_op.create_index("ix_order_reviews_status_reviewed_at", ["status", "reviewed_at"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    _lock_timeout()
+    with op.batch_alter_table("order_reviews", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_reviews_status_reviewed_at")

@@ -148,6 +148,19 @@ class TestEachRuleAlone:
                 Rule.coupon_leakage,
                 {"coupon_code": None, "clicked_at": None, "coupon_other_unrelated_customers": 99},
             ),
+            (
+                # A partner's code, typed by its many clients: that is a partner's work, not a leak.
+                Rule.coupon_leakage,
+                {
+                    "method": Method.coupon,
+                    "coupon_code": "CONSULT",
+                    "clicked_at": None,
+                    "coupon_other_unrelated_customers": 99,
+                    "referrer_customer_id": None,
+                    "referrer_email_key": None,
+                    "partner_id": PARTNER,
+                },
+            ),
         ],
         ids=lambda value: str(value) if isinstance(value, Rule) else None,
     )
