@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from growth.core.i18n import HTML_LANG, install, negotiate_locale
 from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.core.mail import parse_smtp_url
+from growth.core.ports import EstimateFacts
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
@@ -69,6 +71,8 @@ from growth.link.controllers import LinkController
 from growth.order.controllers import OrderController
 from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
+from growth.risk.controllers import ReviewController, ReviewPages
+from growth.risk.service import RiskPolicy
 from growth.settings import Settings, get_settings
 from growth.stripe_webhook.controllers import StripeWebhookController
 from payouts.commission import service as commission_service
@@ -79,11 +83,14 @@ from payouts.commission.controllers import (
 )
 from payouts.lead import service as lead_service
 from payouts.lead.controllers import PartnerLeadAdminController, PartnerLeadController
+from payouts.partner import service as partner_service
 from payouts.partner.controllers import (
     PartnerApplicationController,
     PartnerController,
     PartnerSelfController,
 )
+from payouts.partner.rules import TierPolicy
+from payouts.payout_run import service as payout_run_service
 from payouts.payout_run.controllers import (
     PartnerPayoutController,
     PayoutController,
@@ -93,6 +100,7 @@ from payouts.payout_run.rules import parse_minimums
 from payouts.portal.controllers import PortalController, PortalSignInController
 from payouts.portal.controllers import sign_in_redirect as portal_sign_in_redirect
 from payouts.portal.errors import PartnerSignInRequired
+from payouts.provider import service as provider_service
 from payouts.provider.controllers import PayoutAccountController
 from payouts.statement.controllers import PartnerStatementController, StatementController, StatementPages
 
@@ -137,13 +145,30 @@ def build_subscriptions(*, settings: Settings | None = None) -> Subscriptions:
     ):
         subscriptions.add(event_name, "campaigns.rewards", reward_service.on_shipment_event)
     subscriptions.add("order.attributed", "payouts.commissions", commission_service.on_order_attributed)
+    tiers = partner_service.tier_policy(settings or get_settings())
     for event_name in commission_service.ORDER_EVENTS:
-        subscriptions.add(event_name, "payouts.commissions", commission_service.on_order_event)
+        subscriptions.add(
+            event_name, "payouts.commissions", partial(commission_service.on_order_event, tiers=tiers)
+        )
+    subscriptions.add(
+        provider_service.ACCOUNT_CHANGED,
+        "payouts.account_change_mail",
+        provider_service.make_account_change_mail_handler(settings or get_settings()),
+    )
+    # The risk firewall's later decisions: both read the order's current review, so replays change nothing.
+    subscriptions.add("order.review_decided", "campaigns.rewards", reward_service.on_order_review_decided)
+    subscriptions.add(
+        "order.review_decided", "payouts.commissions", commission_service.on_order_review_decided
+    )
     return subscriptions
 
 
-def _approve_due_commissions(session: AsyncSession, now: datetime) -> Awaitable[int]:
-    return commission_service.approve_due(session, now=now)
+def _approve_due_commissions(session: AsyncSession, now: datetime, *, tiers: TierPolicy) -> Awaitable[int]:
+    return commission_service.approve_due(session, now=now, tiers=tiers)
+
+
+def _promote_partners(session: AsyncSession, now: datetime, *, tiers: TierPolicy) -> Awaitable[int]:
+    return payout_run_service.promote_due(session, policy=tiers, now=now)
 
 
 def _approve_due_rewards(session: AsyncSession, now: datetime) -> Awaitable[int]:
@@ -216,11 +241,44 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return error_response(request, 500, "internal_error", "an unexpected error occurred")
 
 
+async def estimate_rewards(session: AsyncSession, order: EstimateFacts) -> int:
+    """What an attributed order would grant: its campaign's rewards plus its partner's commission."""
+    total = 0
+    if order.campaign_id is not None and order.method not in ("none", "lead"):
+        total += await reward_service.estimate_rewards(
+            session,
+            campaign_id=order.campaign_id,
+            order_amount=order.amount,
+            currency=order.currency,
+            has_referrer=order.customer_referrer_id is not None,
+        )
+    if order.partner_id is not None:
+        total += await commission_service.estimate_commission(
+            session,
+            partner_id=order.partner_id,
+            order_amount=order.amount,
+            currency=order.currency,
+            lines=[(line.sku, line.category, line.amount) for line in order.lines],
+            at=order.at or order.placed_at,
+        )
+    return total
+
+
+def risk_policy(settings: Settings) -> RiskPolicy:
+    """The risk firewall's program settings, with the estimate of rewards; ``ValueError`` when invalid."""
+    return RiskPolicy.configured(
+        settings.risk_settings, settings.disposable_domains_file, estimate=estimate_rewards
+    )
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse to start on a setting that would only fail later, inside a request."""
     try:
         parse_smtp_url(settings.smtp_url)
         parse_minimums(settings.payout_minimums)
+        partner_service.tier_policy(settings)
+        payout_run_service.gates(settings)
+        risk_policy(settings)
     except ValueError as exc:
         raise ValueError(f"invalid setting: {exc}") from exc
 
@@ -230,6 +288,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     check_settings(settings)
+    policy = risk_policy(settings)
     notifier = Notifier()
     db_config = make_db_config(make_engine(settings.database_url), info={NOTIFIER_KEY: notifier})
     session_maker = db_config.create_session_maker()
@@ -249,7 +308,13 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     commission_approvals = PeriodicJob(
         session_maker,
         "commissions.approve_due",
-        _approve_due_commissions,
+        partial(_approve_due_commissions, tiers=partner_service.tier_policy(settings)),
+        settings.reward_job_interval_seconds,
+    )
+    promotions = PeriodicJob(
+        session_maker,
+        "payouts.promote_partners",
+        partial(_promote_partners, tiers=partner_service.tier_policy(settings)),
         settings.reward_job_interval_seconds,
     )
 
@@ -259,11 +324,13 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         outbox.start()
         approvals.start()
         commission_approvals.start()
+        promotions.start()
         try:
             yield
         finally:
             await approvals.stop()
             await commission_approvals.stop()
+            await promotions.stop()
             await clicks.stop()
             await outbox.stop()
 
@@ -313,6 +380,8 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ShareModerationPages,
         GiftPackPages,
         RewardRulePages,
+        ReviewController,
+        ReviewPages,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)
@@ -331,6 +400,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ),
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "risk_policy": Provide(lambda: policy, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
             "lead_lookup": Provide(lambda: lead_service.find_lead, use_cache=True, sync_to_thread=False),

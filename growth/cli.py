@@ -191,12 +191,20 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
     Exits 1 when a row was refused or the file could not be read to its end.
     """
     from campaigns.campaign import service as campaign_service
+    from growth.app import risk_policy
     from growth.order_import import tasks as order_import_tasks
     from growth.order_import.rules import Outcome, count_outcomes
+    from growth.order_import.service import IntakeSettings
     from payouts.lead import service as lead_service
 
+    settings = get_settings()
+    try:
+        intake = IntakeSettings(settings.resolved_secret(), risk_policy(settings))
+    except ValueError as exc:
+        raise click.ClickException(f"invalid setting: {exc}") from exc
+
     async def run() -> order_import_tasks.FileImport:
-        engine = make_engine(get_settings().database_url)
+        engine = make_engine(settings.database_url)
         try:
             return await order_import_tasks.import_file(
                 make_db_config(engine).create_session_maker(),
@@ -205,6 +213,7 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
                 batch_size=batch_size,
                 terms_lookup=campaign_service.get_terms,
                 lead_lookup=lead_service.find_lead,
+                intake=intake,
                 now=utc_now(),
             )
         finally:
@@ -273,12 +282,14 @@ def payouts() -> None:
 def payouts_run(period: str, currency: str, dry_run: bool) -> None:
     """Create the period's payout run (or resume it) and pay it; running it again pays nobody twice."""
     from growth.core.errors import DomainError
+    from payouts.partner import service as partner_service
     from payouts.payout_run import service as payout_run_service
     from payouts.payout_run.rules import parse_minimums
     from payouts.provider import service as provider_service
 
     settings = get_settings()
     minimums, cooling_off = parse_minimums(settings.payout_minimums), settings.payout_cooling_off_days
+    gates, tiers = payout_run_service.gates(settings), partner_service.tier_policy(settings)
 
     async def create_or_find(session: AsyncSession) -> UUID:
         if (run := await payout_run_service.find_run(session, period=period, currency=currency)) is not None:
@@ -291,6 +302,8 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
             minimums=minimums,
             cooling_off_days=cooling_off,
             tz=settings.timezone,
+            blocked_countries=gates.blocked_countries,
+            trailing=gates.trailing,
         )
         return run.id
 
@@ -307,11 +320,17 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
                         now=utc_now(),
                         minimums=minimums,
                         cooling_off_days=cooling_off,
+                        blocked_countries=gates.blocked_countries,
+                        trailing=gates.trailing,
                     )
             async with session_maker() as session, session.begin():
                 run_id = await create_or_find(session)
             return await payout_run_service.execute_run(
-                session_maker, run_id, providers=provider_service.providers(settings), now=utc_now()
+                session_maker,
+                run_id,
+                providers=provider_service.providers(settings),
+                now=utc_now(),
+                tiers=tiers,
             )
         finally:
             await engine.dispose()

@@ -80,6 +80,29 @@ class Settings:
     """Minimum payout per currency in minor units, ``CNY:10000,USD:5000``; unnamed: any amount."""
     payout_cooling_off_days: int = 7
     """Days a changed payout account waits before money is sent to it."""
+    risk_settings: str = ""
+    """The risk firewall's program-wide rules as a JSON object of setting names (README "Risk firewall
+    rules"), e.g. ``{"disposable_email": "reject", "velocity_max_orders": 20}``; each campaign's
+    ``risk`` overrides them. Empty: the built-in defaults."""
+    disposable_domains_file: str = ""
+    """Disposable e-mail domains, one a line (``#`` comments); empty: the shipped list."""
+    partner_tier_hold_days: str = "new:60,standard:30,trusted:14"
+    """Commission hold per partner credit tier, in days; a commission waits this or its plan's, the longer."""
+    partner_tier_caps: str = "new:50000,standard:500000"
+    """Cap on a partner's payable commission per tier, in minor units of each currency (``tier:amount``),
+    or for one currency (``tier:CUR:amount``); a tier not named has no cap (here: trusted)."""
+    partner_tier_promotions: str = "standard:3:90,trusted:12:180"
+    """``tier:paid_payouts:days``: a partner moves up to ``tier`` after that many paid payouts, once it has
+    been approved that many days and had no commission clawed back in them. Empty: no promotions."""
+    blocked_countries_file: str = ""
+    """ISO 3166-1 alpha-2 codes partners are never paid in, one a line; empty: the shipped list."""
+    payout_trailing_ratio_bps: int = 30_000
+    """A payout above this multiple (basis points: 30000 = 3x) of the partner's trailing average is held
+    for finance to release; 0 turns the check off."""
+    payout_trailing_payouts: int = 6
+    """How many of the partner's last paid payouts (in the run's currency) make the trailing average."""
+    payout_trailing_min_payouts: int = 3
+    """Fewer paid payouts than this: no trailing average, no hold."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -147,6 +147,9 @@ def settings(database_url: str, engine: AsyncEngine) -> Settings:
         # The approval jobs run at start, then hourly: tests approve at the instants they name, and a
         # run in between on the real clock would approve first.
         reward_job_interval_seconds=3600,
+        # Credit tiers add no hold and no cap unless a test names them (tests/payouts/partner/test_tiers.py).
+        partner_tier_hold_days="",
+        partner_tier_caps="",
     )
 
 

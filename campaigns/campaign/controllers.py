@@ -19,12 +19,15 @@ from campaigns.campaign.rules import AttributionModel, CampaignKind, CampaignSta
 from campaigns.campaign.schemas import CampaignCreate, CampaignRead, CampaignUpdate
 from campaigns.reward import forms as reward_forms
 from campaigns.reward import service as reward_service
+from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
+from growth.risk import service as risk_service
+from growth.risk.service import RiskPolicy
 from growth.settings import Settings
 
 
-def to_read(c: Campaign) -> CampaignRead:
+def to_read(c: Campaign, risk_policy: RiskPolicy) -> CampaignRead:
     return CampaignRead(
         id=c.id,
         name=c.name,
@@ -47,7 +50,33 @@ def to_read(c: Campaign) -> CampaignRead:
         codes_issued=c.codes_issued,
         created_at=c.created_at,
         updated_at=c.updated_at,
+        risk=dict(c.risk_overrides or {}),
+        risk_effective=risk_service.effective_settings(c.risk_overrides, program=risk_policy.program),
     )
+
+
+BUDGET = ("budget_amount", "budget_spent", "currency")
+"""What the audit log keeps of a campaign's budget change (minor units of ``currency``)."""
+
+
+async def _update(
+    request: Request[Any, Any, Any], db_session: AsyncSession, campaign_id: UUID, changes: dict[str, Any]
+) -> Campaign:
+    """Change a campaign; a change of its budget goes into the audit log, with what it was."""
+    before = audit_service.snapshot(await campaign_service.get_campaign(db_session, campaign_id), *BUDGET)
+    campaign = await campaign_service.update_campaign(db_session, campaign_id, **changes)
+    after = audit_service.snapshot(campaign, *BUDGET)
+    if after["budget_amount"] != before["budget_amount"]:
+        await audit_service.record(
+            db_session,
+            action="campaign.budget_changed",
+            subject_type="campaign",
+            subject_id=str(campaign.id),
+            before=before,
+            after=after,
+            actor=audit_service.actor_from_request(request),
+        )
+    return campaign
 
 
 class CampaignController(Controller):
@@ -61,17 +90,18 @@ class CampaignController(Controller):
 
     @post("/", summary="Create a campaign")
     async def create_campaign(
-        self, db_session: AsyncSession, settings: Settings, data: CampaignCreate
+        self, db_session: AsyncSession, settings: Settings, risk_policy: RiskPolicy, data: CampaignCreate
     ) -> CampaignRead:
         campaign = await campaign_service.create_campaign(
             db_session, default_currency=settings.default_currency, **msgspec.structs.asdict(data)
         )
-        return to_read(campaign)
+        return to_read(campaign, risk_policy)
 
     @get("/", summary="List campaigns, newest first")
     async def list_campaigns(
         self,
         db_session: AsyncSession,
+        risk_policy: RiskPolicy,
         status: CampaignStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
@@ -79,18 +109,26 @@ class CampaignController(Controller):
         campaigns = await campaign_service.list_campaigns(
             db_session, status=status, limit=limit, offset=offset
         )
-        return [to_read(c) for c in campaigns]
+        return [to_read(c, risk_policy) for c in campaigns]
 
     @get("/{campaign_id:uuid}", summary="Read a campaign")
-    async def get_campaign(self, db_session: AsyncSession, campaign_id: UUID) -> CampaignRead:
-        return to_read(await campaign_service.get_campaign(db_session, campaign_id))
+    async def get_campaign(
+        self, db_session: AsyncSession, risk_policy: RiskPolicy, campaign_id: UUID
+    ) -> CampaignRead:
+        return to_read(await campaign_service.get_campaign(db_session, campaign_id), risk_policy)
 
     @patch("/{campaign_id:uuid}", summary="Change a campaign (status moves: draft→active⇄paused→ended)")
     async def update_campaign(
-        self, db_session: AsyncSession, campaign_id: UUID, data: CampaignUpdate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        risk_policy: RiskPolicy,
+        campaign_id: UUID,
+        data: CampaignUpdate,
     ) -> CampaignRead:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        return to_read(await campaign_service.update_campaign(db_session, campaign_id, **changes))
+        campaign = await _update(request, db_session, campaign_id, changes)
+        return to_read(campaign, risk_policy)
 
 
 PAGES = "/marketing/campaigns"
@@ -176,6 +214,7 @@ class CampaignPages(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         settings: Settings,
+        risk_policy: RiskPolicy,
         campaign_id: UUID,
         notice: str | None = None,
         error: str | None = None,
@@ -183,6 +222,7 @@ class CampaignPages(Controller):
     ) -> Template:
         campaign = await campaign_service.get_campaign(db_session, campaign_id)
         form = forms.form_of(campaign, tz=settings.timezone)
+        risk = to_read(campaign, risk_policy)
         return _page(
             request,
             settings,
@@ -193,6 +233,8 @@ class CampaignPages(Controller):
             **await _rewards_part(db_session, campaign_id, campaign.currency),
             # The reward-rule forms redirect back with what went wrong (``?error=<code>&error_message=``).
             rule_error={"code": error, "message": error_message or ""} if error else None,
+            risk_effective=risk.risk_effective,
+            risk_overrides=risk.risk,
         )
 
     @post("/{campaign_id:uuid}")
@@ -208,7 +250,7 @@ class CampaignPages(Controller):
         campaign = await campaign_service.get_campaign(db_session, campaign_id)
         try:
             changes = forms.parse_edit(data, currency=campaign.currency, tz=settings.timezone)
-            await campaign_service.update_campaign(db_session, campaign_id, **changes)
+            await _update(request, db_session, campaign_id, changes)
         except Refused as error:
             view, problem = forms.summary(campaign), forms.page_error(error)
             return _page(

@@ -1,4 +1,4 @@
-from growth.core.errors import Conflict, Invalid, NotFound
+from growth.core.errors import Conflict, DomainError, Invalid, NotFound
 
 
 class CampaignNotFound(NotFound):
@@ -11,3 +11,7 @@ class IllegalStatusChange(Conflict):
 
 class InvalidCampaign(Invalid):
     pass
+
+
+class InvalidRiskSettings(DomainError):
+    """A campaign's ``risk`` names an unknown setting or gives one a value it cannot take (400)."""

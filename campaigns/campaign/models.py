@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC
+from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,3 +56,6 @@ class Campaign(Base):
     """Language of the campaign's pages and messages (``en``, ``zh_Hans``); NULL: the visitor's."""
     codes_issued: Mapped[int] = mapped_column(Integer, default=0)
     """Referral codes issued for this campaign, counted from ``referral_code.issued`` events."""
+    risk_overrides: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    """The risk firewall's rule actions and thresholds this campaign changes over the program's
+    (``growth.risk.rules.Thresholds.from_overrides``); ``{}``: the program's settings."""

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,15 @@ MinorUnits = Annotated[
 ]
 Cap = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Most referred-order rewards per referrer")]
 Locale = Annotated[str, msgspec.Meta(pattern=r"^(en|zh_Hans)$")]
+RiskOverrides = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="The risk firewall's rules for this campaign over the program's: a rule's code "
+        'with "off", "hold" or "reject", or a threshold\'s name with a whole number (README "Risk '
+        'firewall rules"), e.g. {"disposable_email": "reject", "velocity_max_orders": 20}. On update '
+        "the object replaces the campaign's overrides; {} returns to the program's settings."
+    ),
+]
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +51,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     budget_amount: MinorUnits | None = None
     per_referrer_cap: Cap | None = None
     locale: Locale | None = None
+    risk: RiskOverrides = {}
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -61,6 +71,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     budget_amount: MinorUnits | UnsetType | None = UNSET
     per_referrer_cap: Cap | UnsetType | None = UNSET
     locale: Locale | UnsetType | None = UNSET
+    risk: RiskOverrides | UnsetType = UNSET
 
 
 class CampaignRead(msgspec.Struct):
@@ -86,3 +97,7 @@ class CampaignRead(msgspec.Struct):
     codes_issued: int
     created_at: datetime
     updated_at: datetime
+    risk: dict[str, str | int] = {}
+    """The campaign's own risk settings (over the program's)."""
+    risk_effective: dict[str, str | int] = {}
+    """Every risk rule's action and threshold the campaign runs with: the program's, then its own."""

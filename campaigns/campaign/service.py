@@ -9,7 +9,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.campaign import repository
-from campaigns.campaign.errors import CampaignNotFound, IllegalStatusChange, InvalidCampaign
+from campaigns.campaign.errors import (
+    CampaignNotFound,
+    IllegalStatusChange,
+    InvalidCampaign,
+    InvalidRiskSettings,
+)
 from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import (
     CampaignStatus,
@@ -24,6 +29,7 @@ from growth.core.events.service import DomainEvent
 from growth.core.money import is_known_currency
 from growth.core.ports import CampaignTerms
 from growth.core.time import utc_now
+from growth.risk import service as risk_service
 
 log = structlog.get_logger()
 
@@ -45,6 +51,11 @@ def _validated(values: dict[str, Any]) -> dict[str, Any]:
         if not name.strip():
             raise InvalidCampaign("name must not be blank")
         values["name"] = name.strip()
+    if "risk" in values:
+        try:
+            values["risk_overrides"] = risk_service.checked_overrides(values.pop("risk") or {})
+        except ValueError as exc:
+            raise InvalidRiskSettings(f"risk: {exc}") from exc
     return values
 
 
@@ -126,6 +137,7 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         first_click=campaign.attribution_model == "first_click",
         kind=campaign.kind,
         locale=campaign.locale,
+        risk_overrides=dict(campaign.risk_overrides or {}),
     )
 
 

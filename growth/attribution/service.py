@@ -27,7 +27,7 @@ from growth.referral_code import repository as code_repository
 from growth.referral_code.models import ReferralCode
 from growth.referral_code.rules import code_key, is_well_formed, typed_code_key
 from growth.risk import service as risk_service
-from growth.risk.rules import Thresholds, load_disposable_domains
+from growth.risk.service import RiskPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,13 @@ async def attribute_order(
     hints: Hints,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    risk_policy: RiskPolicy | None = None,
     now: datetime,
 ) -> Attribution:
-    """Decide and store who brought ``order``; publishes ``order.attributed``."""
+    """Decide and store who brought ``order`` and have the firewall review it; publishes ``order.attributed``.
+
+    ``risk_policy`` is the program's (settings); None: the built-in defaults, with no estimate of rewards.
+    """
     inherited = None
     if order.subscription_id and (
         first := await repository.subscription_attribution(session, order.subscription_id, order.id)
@@ -150,6 +154,7 @@ async def attribute_order(
     session.add(attribution)
     review = None
     if decision.method is not Method.none:
+        policy = risk_policy or RiskPolicy()
         terms = await terms_lookup(session, decision.campaign_id) if decision.campaign_id else None
         review, _ = await risk_service.review_order(
             session,
@@ -157,11 +162,10 @@ async def attribute_order(
             customer=customer,
             attribution=attribution,
             click_ids=hints.click_ids,
-            coupon_code=(hints.coupon_code or "").strip().upper()
-            or (hints.referral_code or "").strip().upper()
-            or None,
-            thresholds=Thresholds.from_overrides(terms.risk_overrides if terms else None),
-            disposable_domains=load_disposable_domains(),
+            coupon_code=risk_service.typed_code(hints.coupon_code, hints.referral_code),
+            thresholds=policy.thresholds(terms.risk_overrides if terms else None),
+            disposable_domains=policy.disposable_domains,
+            estimate=policy.estimate,
             now=now,
         )
     await publish(

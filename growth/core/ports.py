@@ -46,6 +46,43 @@ CampaignTermsLookup = Callable[[AsyncSession, UUID], Awaitable[CampaignTerms | N
 
 
 @dataclass(frozen=True, slots=True)
+class EstimateLine:
+    sku: str
+    category: str | None
+    amount: int
+    """quantity x unit amount, minor units."""
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateFacts:
+    """An attributed order as the estimate of what it would grant needs it (the margin rule)."""
+
+    order_id: UUID
+    amount: int
+    """Minor units of ``currency``."""
+    currency: str
+    placed_at: datetime
+    method: str
+    """How it was attributed (``coupon``, ``click``, ``lead``, ...)."""
+    campaign_id: UUID | None
+    customer_referrer_id: UUID | None
+    partner_id: UUID | None
+    lines: tuple[EstimateLine, ...] = ()
+    at: datetime | None = None
+    """When the estimate is made (the commission plan in force then); None: ``placed_at``."""
+
+
+RewardsEstimate = Callable[[AsyncSession, EstimateFacts], Awaitable[int]]
+"""``(session, order)`` -> the rewards and commissions the order would grant, in minor units of its
+currency (the app factory sums ``campaigns``' reward rules and ``payouts``' commission plan)."""
+
+
+async def no_rewards_estimate(_session: AsyncSession, _order: EstimateFacts) -> int:
+    """The estimate when no package grants rewards or commissions."""
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
 class LeadFacts:
     """A partner's registration of a prospect, as attribution needs it."""
 

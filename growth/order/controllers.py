@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from litestar import Controller, Response, get, post
@@ -8,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.attribution.models import Attribution
 from growth.attribution.service import Hints
-from growth.click.rules import hash_ip
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import NotFound
@@ -17,6 +15,7 @@ from growth.core.time import utc_now
 from growth.order import service as order_service
 from growth.order.errors import InvalidOrder
 from growth.order.models import Order, OrderLine, OrderTransition
+from growth.order.rules import identity_hashes
 from growth.order.schemas import (
     AttributionRead,
     OrderCreate,
@@ -25,7 +24,7 @@ from growth.order.schemas import (
     OrderRead,
     OrderTransitionRead,
 )
-from growth.risk.rules import address_hash
+from growth.risk.service import RiskPolicy
 from growth.settings import Settings
 
 READERS = roles(Role.shop, Role.marketing, Role.finance)
@@ -33,11 +32,14 @@ READERS = roles(Role.shop, Role.marketing, Role.finance)
 
 def to_intake(data: OrderCreate, *, source: str, secret: str) -> order_service.OrderIntake:
     """The API payload as the one intake every source builds; the address and IP only as keyed hashes."""
-    if data.customer_ip is not None:
-        try:
-            ip = str(ipaddress.ip_address(data.customer_ip.strip()))
-        except ValueError as exc:
-            raise InvalidOrder(f"customer_ip {data.customer_ip!r} is not an IP address") from exc
+    try:
+        address, ip_hash = identity_hashes(
+            secret,
+            address_parts=data.shipping_address.parts() if data.shipping_address else None,
+            customer_ip=data.customer_ip,
+        )
+    except ValueError as exc:
+        raise InvalidOrder(str(exc)) from exc
     return order_service.OrderIntake(
         external_id=data.external_id,
         customer_external_id=data.customer.external_id,
@@ -52,9 +54,9 @@ def to_intake(data: OrderCreate, *, source: str, secret: str) -> order_service.O
         payment_reference=data.payment_reference,
         subscription_id=data.subscription_id,
         payment_fingerprint=data.payment_fingerprint,
-        address_hash=address_hash(secret, data.shipping_address.parts()) if data.shipping_address else None,
+        address_hash=address,
         device_id=data.device_id,
-        ip_hash=hash_ip(secret, ip) if data.customer_ip is not None else None,
+        ip_hash=ip_hash,
         margin_amount=data.margin_amount,
     )
 
@@ -116,12 +118,14 @@ class OrderController(Controller):
         terms_lookup: CampaignTermsLookup,
         lead_lookup: LeadLookup,
         settings: Settings,
+        risk_policy: RiskPolicy,
     ) -> Response[OrderRead]:
         result = await order_service.ingest_order(
             db_session,
             to_intake(data, source="api", secret=settings.resolved_secret()),
             terms_lookup=terms_lookup,
             lead_lookup=lead_lookup,
+            risk_policy=risk_policy,
             now=utc_now(),
         )
         return Response(

@@ -103,3 +103,15 @@ class PendingOrderEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     source: Mapped[str] = mapped_column(String(10))
     applied_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class PendingCardFingerprint(Base):
+    """A card fingerprint Stripe reported before the order of its payment arrived (Checkout sends the
+    charge before the session): the order takes it when it arrives, before the firewall scores it."""
+
+    __tablename__ = "pending_card_fingerprints"
+
+    payment_reference: Mapped[str] = mapped_column(String(200), unique=True)
+    """A payment intent or charge id the order may carry as its ``payment_reference``."""
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

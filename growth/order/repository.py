@@ -5,7 +5,13 @@ from uuid import UUID
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.order.models import Order, OrderLine, OrderTransition, PendingOrderEvent
+from growth.order.models import (
+    Order,
+    OrderLine,
+    OrderTransition,
+    PendingCardFingerprint,
+    PendingOrderEvent,
+)
 
 
 async def get_by_external_id(
@@ -59,6 +65,15 @@ async def pending_exists(session: AsyncSession, event_key: str) -> bool:
     return (
         await session.scalar(select(PendingOrderEvent.id).where(PendingOrderEvent.event_key == event_key))
         is not None
+    )
+
+
+async def pending_card_fingerprint(session: AsyncSession, payment_reference: str) -> str | None:
+    """The card fingerprint Stripe reported for ``payment_reference`` before its order arrived."""
+    return await session.scalar(
+        select(PendingCardFingerprint.fingerprint).where(
+            PendingCardFingerprint.payment_reference == payment_reference
+        )
     )
 
 

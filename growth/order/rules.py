@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from growth.click.rules import hash_ip
+from growth.risk.rules import address_hash
 
 MAX_ORDER_AMOUNT = 100_000_000_000
 """Minor units: 1,000,000,000.00 in a 2-decimal currency. Anything larger is a mistake."""
@@ -143,6 +148,24 @@ def intake_problem(
         if not 0 < quantity <= MAX_QUANTITY or unit_amount < 0 or quantity * unit_amount > MAX_ORDER_AMOUNT:
             return f"line items need a quantity of 1 to {MAX_QUANTITY} and a non-negative unit amount"
     return None
+
+
+def identity_hashes(
+    secret: str, *, address_parts: Iterable[str | None] | None, customer_ip: str | None
+) -> tuple[str | None, str | None]:
+    """The keyed hashes of the shipping address and of the buyer's IP, as every intake keeps them.
+
+    The IP is the one a click's hash is compared with (``growth.click.rules.hash_ip``);
+    ``ValueError`` when ``customer_ip`` is not an IP address.
+    """
+    ip_hash = None
+    if customer_ip is not None:
+        try:
+            ip = str(ipaddress.ip_address(customer_ip.strip()))
+        except ValueError as exc:
+            raise ValueError(f"customer_ip {customer_ip!r} is not an IP address") from exc
+        ip_hash = hash_ip(secret, ip)
+    return (address_hash(secret, address_parts) if address_parts is not None else None), ip_hash
 
 
 def content_fingerprint(content: dict[str, Any]) -> str:

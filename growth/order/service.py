@@ -25,7 +25,13 @@ from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.customer import service as customer_service
 from growth.order import repository
 from growth.order.errors import IllegalOrderTransition, InvalidOrder, OrderConflict, OrderNotFound
-from growth.order.models import Order, OrderLine, OrderTransition, PendingOrderEvent
+from growth.order.models import (
+    Order,
+    OrderLine,
+    OrderTransition,
+    PendingCardFingerprint,
+    PendingOrderEvent,
+)
 from growth.order.rules import (
     IllegalTransition,
     OrderEventType,
@@ -36,6 +42,7 @@ from growth.order.rules import (
     intake_problem,
     transition,
 )
+from growth.risk.service import RiskPolicy
 
 log = structlog.get_logger()
 
@@ -138,9 +145,13 @@ async def ingest_order(
     *,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    risk_policy: RiskPolicy | None = None,
     now: datetime,
 ) -> Ingested:
-    """Take an order in and attribute it; the same order again returns the first result."""
+    """Take an order in and attribute it; the same order again returns the first result.
+
+    ``risk_policy``: the program's firewall settings (``growth.app.risk_policy``); None: the defaults.
+    """
     problem = intake_problem(
         amount=intake.amount,
         currency_known=is_known_currency(intake.currency),
@@ -166,6 +177,10 @@ async def ingest_order(
             name=intake.customer_name,
         )
     ).customer
+    payment_fingerprint = intake.payment_fingerprint
+    if payment_fingerprint is None and intake.payment_reference:
+        # Stripe may have reported the card before the order: the firewall scores the order with it.
+        payment_fingerprint = await repository.pending_card_fingerprint(session, intake.payment_reference)
     order = Order(
         external_id=intake.external_id,
         customer_id=customer.id,
@@ -178,7 +193,7 @@ async def ingest_order(
         source=intake.source,
         payment_reference=intake.payment_reference,
         subscription_id=intake.subscription_id,
-        payment_fingerprint=intake.payment_fingerprint,
+        payment_fingerprint=payment_fingerprint,
         address_hash=intake.address_hash,
         device_id=intake.device_id,
         ip_hash=intake.ip_hash,
@@ -215,6 +230,7 @@ async def ingest_order(
         hints=intake.hints,
         terms_lookup=terms_lookup,
         lead_lookup=lead_lookup,
+        risk_policy=risk_policy,
         now=now,
     )
     await session.flush()
@@ -323,6 +339,22 @@ async def defer_event(session: AsyncSession, match_key: str, event: OrderEventIn
             )
         )
         await session.flush()
+
+
+async def keep_card_fingerprint(
+    session: AsyncSession, payment_references: tuple[str, ...], fingerprint: str, *, now: datetime
+) -> None:
+    """Keep the card of a payment whose order has not arrived; ``ingest_order`` gives it to the order.
+
+    Kept under each reference (payment intent, charge), as the order may carry either; the first
+    report of a reference wins, so a replayed or reordered delivery changes nothing.
+    """
+    for reference in payment_references:
+        if await repository.pending_card_fingerprint(session, reference) is None:
+            session.add(
+                PendingCardFingerprint(payment_reference=reference, fingerprint=fingerprint, received_at=now)
+            )
+    await session.flush()
 
 
 async def apply_pending(session: AsyncSession, order: Order, *, now: datetime) -> int:

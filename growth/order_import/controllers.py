@@ -16,6 +16,9 @@ from growth.core.time import utc_now
 from growth.order_import import service as order_import_service
 from growth.order_import.rules import MAX_FILE_BYTES, MAX_ROWS, Outcome, RowResult, count_outcomes
 from growth.order_import.schemas import ImportCountsRead, ImportReportRead, ImportRowRead, RowErrorRead
+from growth.order_import.service import IntakeSettings
+from growth.risk.service import RiskPolicy
+from growth.settings import Settings
 
 _LIMITS = (
     f"Body: `text/csv`, UTF-8 (a byte-order mark is skipped), a header row first; at most "
@@ -87,9 +90,16 @@ class OrderImportController(Controller):
         db_session: AsyncSession,
         terms_lookup: CampaignTermsLookup,
         lead_lookup: LeadLookup,
+        settings: Settings,
+        risk_policy: RiskPolicy,
     ) -> ImportReportRead:
         results = await order_import_service.import_orders(
-            db_session, csv_body(request), terms_lookup=terms_lookup, lead_lookup=lead_lookup, now=utc_now()
+            db_session,
+            csv_body(request),
+            terms_lookup=terms_lookup,
+            lead_lookup=lead_lookup,
+            intake=IntakeSettings(settings.resolved_secret(), risk_policy),
+            now=utc_now(),
         )
         return report_read(results)
 

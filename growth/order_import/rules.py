@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
+import msgspec
+
 from growth.attribution.service import Hints
 from growth.core.money import Money, is_known_currency
-from growth.order.rules import OrderEventType
+from growth.order.rules import OrderEventType, identity_hashes
+from growth.order.schemas import ShippingAddress
 from growth.order.service import LineIn, OrderEventIn, OrderIntake
 from growth.order_import.errors import MalformedCsv
 
@@ -35,6 +38,25 @@ MAX_QUANTITY = 2**31 - 1
 SOURCE = "csv"
 
 LINE_COLUMNS = ("sku", "quantity", "unit_amount", "unit_amount_major", "category")
+SHIPPING_COLUMNS = {
+    "shipping_line1": "line1",
+    "shipping_line2": "line2",
+    "shipping_city": "city",
+    "shipping_region": "region",
+    "shipping_postal_code": "postal_code",
+    "shipping_country": "country",
+}
+"""The shipping address's columns, by the order API's ``shipping_address`` field."""
+IDENTITY_COLUMNS = (
+    "payment_fingerprint",
+    "device_id",
+    "customer_ip",
+    "margin_amount",
+    "margin_amount_major",
+    *SHIPPING_COLUMNS,
+)
+"""What the risk firewall compares, as the order API takes it; the address and IP are kept only as
+keyed hashes (``growth.order.rules.identity_hashes``)."""
 ORDER_COLUMNS = (
     "external_id",
     "customer_external_id",
@@ -50,6 +72,7 @@ ORDER_COLUMNS = (
     "lead_reference",
     "payment_reference",
     "subscription_id",
+    *IDENTITY_COLUMNS,
     *LINE_COLUMNS,
 )
 ORDER_REQUIRED = ("external_id", "customer_external_id", "currency", "placed_at")
@@ -70,6 +93,9 @@ _MAX_LENGTH = {
     "lead_reference": 100,
     "payment_reference": 200,
     "subscription_id": 200,
+    "payment_fingerprint": 100,
+    "device_id": 200,
+    "customer_ip": 45,
     "sku": 100,
     "category": 100,
     "order_external_id": 200,
@@ -254,6 +280,11 @@ def _order_header_problems(names: set[str]) -> list[str]:
     unit, other = ("unit_amount_major", "unit_amount") if major else ("unit_amount", "unit_amount_major")
     if other in names:
         return [f"with {'amount_major' if major else 'amount'} the unit price column is {unit}"]
+    margin, other = (
+        ("margin_amount_major", "margin_amount") if major else ("margin_amount", "margin_amount_major")
+    )
+    if other in names:
+        return [f"with {'amount_major' if major else 'amount'} the margin column is {margin}"]
     items = {"sku", "quantity", unit}
     if names & (items | {"category"}) and not items <= names:
         return [f"line items need all the columns sku, quantity and {unit}"]
@@ -363,7 +394,44 @@ def _click(cells: Mapping[str, str]) -> tuple[UUID, ...]:
         raise _Bad(f"click_id must be a UUID: {value[:40]!r}") from exc
 
 
-def _order(cells: Mapping[str, str]) -> OrderIntake:
+def _shipping_address(cells: Mapping[str, str]) -> tuple[str | None, ...] | None:
+    """The address parts, checked as the order API checks ``shipping_address``; None without one."""
+    given = {field: cells[column] for column, field in SHIPPING_COLUMNS.items() if cells.get(column)}
+    if not given:
+        return None
+    try:
+        return msgspec.convert(given, ShippingAddress).parts()
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        for column, field in SHIPPING_COLUMNS.items():
+            message = message.replace(f"`$.{field}`", column).replace(f"`{field}`", column)
+        raise _Bad(f"shipping address: {message}") from exc
+
+
+def _identity(cells: Mapping[str, str], currency: str, secret: str | None) -> dict[str, object]:
+    """The firewall's columns as ``OrderIntake`` fields, the address and IP hashed as the API does."""
+    margin = (
+        (_major(cells, "margin_amount_major", currency) if cells.get("margin_amount_major") else None)
+        if "amount_major" in cells
+        else _whole(cells, "margin_amount")
+    )
+    parts, ip = _shipping_address(cells), _text(cells, "customer_ip")
+    if (parts is not None or ip is not None) and secret is None:
+        raise _Bad("the shipping address and customer_ip need the service's secret to be hashed")
+    try:
+        address, ip_hash = identity_hashes(secret or "", address_parts=parts, customer_ip=ip)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from exc
+    return {
+        "payment_fingerprint": _text(cells, "payment_fingerprint"),
+        "device_id": _text(cells, "device_id"),
+        "margin_amount": margin,
+        "address_hash": address,
+        "ip_hash": ip_hash,
+    }
+
+
+def _order(cells: Mapping[str, str], secret: str | None) -> OrderIntake:
     currency = _currency(cells)
     if "amount_major" in cells:
         amount = _major(cells, "amount_major", currency)
@@ -386,6 +454,7 @@ def _order(cells: Mapping[str, str]) -> OrderIntake:
         ),
         payment_reference=_text(cells, "payment_reference"),
         subscription_id=_text(cells, "subscription_id"),
+        **_identity(cells, currency, secret),  # type: ignore[arg-type]
     )
 
 
@@ -410,8 +479,11 @@ def continues_order(first: Mapping[str, str], cells: Mapping[str, str]) -> bool:
     return bool(first.get("external_id")) and cells.get("external_id") == first.get("external_id")
 
 
-def order_from_rows(rows: Sequence[Row]) -> OrderIntake | Refusal:
-    """One order from its consecutive rows: the order cells agree, each row adds one line item."""
+def order_from_rows(rows: Sequence[Row], *, secret: str | None = None) -> OrderIntake | Refusal:
+    """One order from its consecutive rows: the order cells agree, each row adds one line item.
+
+    ``secret`` keys the hashes of the shipping address and customer IP (the service's secret).
+    """
     first_line, first = rows[0]
     order_columns = [c for c in ORDER_COLUMNS if c not in LINE_COLUMNS]
     for line, cells in rows[1:]:
@@ -421,7 +493,7 @@ def order_from_rows(rows: Sequence[Row]) -> OrderIntake | Refusal:
                 f"{', '.join(differ)} than line {first_line}"
             )
     try:
-        intake = _order(first)
+        intake = _order(first, secret)
     except _Bad as exc:
         return _invalid(_at(first_line, exc, rows))
     items = []

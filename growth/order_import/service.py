@@ -9,6 +9,7 @@ as a whole (no header, unknown or missing columns, not UTF-8, too many rows) rai
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -34,8 +35,19 @@ from growth.order_import.rules import (
     read_header,
     row_cells,
 )
+from growth.risk.service import RiskPolicy
 
 log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeSettings:
+    """What the rows need from the service's settings: the secret that keys the address and IP
+    hashes (as the order API's), and the risk firewall's program settings."""
+
+    secret: str | None = None
+    """None: rows with a shipping address or customer_ip are refused (nothing to hash them with)."""
+    risk_policy: RiskPolicy | None = None
 
 
 async def _rows(
@@ -78,17 +90,24 @@ async def _ingest(
     *,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    intake: IntakeSettings | None = None,
     now: datetime,
 ) -> RowResult:
     line, first = rows[0]
     external_id = first.get("external_id") or None
-    intake = order_from_rows(rows)
-    if isinstance(intake, Refusal):
-        return RowResult(line, external_id, Outcome.refused, intake)
+    settings = intake or IntakeSettings()
+    order = order_from_rows(rows, secret=settings.secret)
+    if isinstance(order, Refusal):
+        return RowResult(line, external_id, Outcome.refused, order)
     try:
         async with session.begin_nested():
             ingested = await order_service.ingest_order(
-                session, intake, terms_lookup=terms_lookup, lead_lookup=lead_lookup, now=now
+                session,
+                order,
+                terms_lookup=terms_lookup,
+                lead_lookup=lead_lookup,
+                risk_policy=settings.risk_policy,
+                now=now,
             )
     except DomainError as exc:
         return RowResult(line, external_id, Outcome.refused, Refusal(exc.code(), exc.message))
@@ -101,6 +120,7 @@ async def ingest_order_rows(
     *,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    intake: IntakeSettings | None = None,
     now: datetime,
     max_rows: int | None = MAX_ROWS,
 ) -> AsyncIterator[RowResult]:
@@ -108,14 +128,18 @@ async def ingest_order_rows(
     order: list[Row] = []
     async for line, cells, unreadable in _rows(chunks, Kind.orders, max_rows):
         if order and (unreadable or not continues_order(order[0][1], cells)):
-            yield await _ingest(session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, now=now)
+            yield await _ingest(
+                session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, intake=intake, now=now
+            )
             order = []
         if unreadable:
             yield RowResult(line, cells.get("external_id") or None, Outcome.refused, unreadable)
         else:
             order.append((line, cells))
     if order:
-        yield await _ingest(session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, now=now)
+        yield await _ingest(
+            session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, intake=intake, now=now
+        )
 
 
 async def apply_event_rows(
@@ -146,6 +170,7 @@ async def import_orders(
     *,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    intake: IntakeSettings | None = None,
     now: datetime,
     max_rows: int | None = MAX_ROWS,
 ) -> list[RowResult]:
@@ -153,7 +178,13 @@ async def import_orders(
     results = [
         result
         async for result in ingest_order_rows(
-            session, chunks, terms_lookup=terms_lookup, lead_lookup=lead_lookup, now=now, max_rows=max_rows
+            session,
+            chunks,
+            terms_lookup=terms_lookup,
+            lead_lookup=lead_lookup,
+            intake=intake,
+            now=now,
+            max_rows=max_rows,
         )
     ]
     _log_done(Kind.orders, results)

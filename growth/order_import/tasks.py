@@ -41,6 +41,7 @@ async def import_file(
     batch_size: int,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    intake: service.IntakeSettings | None = None,
     now: datetime,
 ) -> FileImport:
     """Import a CSV file of orders (or of order events), committing every ``batch_size`` rows."""
@@ -55,6 +56,7 @@ async def import_file(
                 file_chunks(path),
                 terms_lookup=terms_lookup,
                 lead_lookup=lead_lookup,
+                intake=intake,
                 now=now,
                 max_rows=None,
             )

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.core.time import utc_now
+from growth.risk.service import RiskPolicy
 from growth.settings import Settings
 from growth.stripe_webhook import service as stripe_webhook_service
 from growth.stripe_webhook.schemas import StripeWebhookReceipt
@@ -30,6 +31,7 @@ class StripeWebhookController(Controller):
         settings: Settings,
         terms_lookup: CampaignTermsLookup,
         lead_lookup: LeadLookup,
+        risk_policy: RiskPolicy,
     ) -> StripeWebhookReceipt:
         received = await stripe_webhook_service.receive_event(
             db_session,
@@ -38,6 +40,7 @@ class StripeWebhookController(Controller):
             secret=settings.stripe_webhook_secret,
             terms_lookup=terms_lookup,
             lead_lookup=lead_lookup,
+            risk_policy=risk_policy,
             now=utc_now(),
         )
         return StripeWebhookReceipt(received=True, duplicate=received.duplicate, note=received.note)

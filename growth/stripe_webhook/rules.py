@@ -30,6 +30,8 @@ DISPUTE_FUNDS_KEPT = frozenset({"won", "warning_closed", "prevented"})
 chargeback (``warning_closed``), or a chargeback prevented (any refund that settled it arrives as
 its own ``charge.refunded``). Every other closed status is a loss of the disputed amount."""
 NOTE_LENGTH = 500
+FINGERPRINT_LENGTH = 100
+"""``orders.payment_fingerprint``'s length (Stripe's are 16 characters)."""
 
 
 class MalformedEvent(ValueError):
@@ -90,7 +92,17 @@ class OrderPaid:
     event: OrderEventIn
 
 
-Action = Ignore | NewOrder | PaymentEvent | OrderPaid
+@dataclass(frozen=True, slots=True)
+class CardFingerprint:
+    """The card a payment was made with (``payment_method_details.card.fingerprint``): kept on the
+    order of the payment, for the risk firewall to compare with the referrer's cards."""
+
+    references: tuple[str, ...]
+    """The payment references the order may carry, best first: payment intent, then charge."""
+    fingerprint: str
+
+
+Action = Ignore | NewOrder | PaymentEvent | OrderPaid | CardFingerprint
 
 
 def read_envelope(event: Mapping[str, Any]) -> Envelope:
@@ -142,6 +154,8 @@ def lock_keys(action: Action) -> list[str]:
         keys.add(action.match_key)
     elif isinstance(action, OrderPaid):
         keys.add(f"order:{action.external_id}")
+    elif isinstance(action, CardFingerprint):
+        keys.add(f"payment:{action.references[0]}")
     return sorted(keys)
 
 
@@ -239,6 +253,19 @@ def _charge_refunded(envelope: Envelope, source: str) -> Action:
     )
 
 
+def _charge_succeeded(envelope: Envelope, source: str) -> Action:
+    charge = envelope.object
+    card = _mapping(_mapping(charge, "payment_method_details"), "card")
+    fingerprint = _text(card, "fingerprint")
+    if fingerprint is None:
+        return Ignore(f"charge {charge.get('id')} carries no card fingerprint (not a card payment)")
+    if len(fingerprint) > FINGERPRINT_LENGTH:
+        raise UnusableEvent(f"the card fingerprint is longer than {FINGERPRINT_LENGTH} characters")
+    return CardFingerprint(
+        _references(_id(charge, "payment_intent"), _required_text(charge, "id")), fingerprint
+    )
+
+
 def _dispute_created(envelope: Envelope, source: str) -> Action:
     dispute = envelope.object
     event = OrderEventIn(OrderEventType.disputed, envelope.created, source, event_key=envelope.id)
@@ -260,6 +287,7 @@ _MAPPINGS: dict[str, Callable[[Envelope, str], Action]] = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_paid_later,
     "invoice.paid": _invoice_paid,
+    "charge.succeeded": _charge_succeeded,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
     "charge.dispute.closed": _dispute_closed,

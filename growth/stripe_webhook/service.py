@@ -26,6 +26,8 @@ from growth.order import repository as order_repository
 from growth.order import service as order_service
 from growth.order.models import Order
 from growth.order.rules import OrderStatus
+from growth.risk import service as risk_service
+from growth.risk.service import RiskPolicy
 from growth.stripe_webhook import repository, rules
 from growth.stripe_webhook.errors import (
     InvalidStripeSignature,
@@ -49,6 +51,7 @@ class Received:
 class _Lookups:
     terms: CampaignTermsLookup
     leads: LeadLookup
+    risk: RiskPolicy
 
 
 def verified_envelope(payload: bytes, signature: str | None, secret: str) -> rules.Envelope:
@@ -77,6 +80,7 @@ async def receive_event(
     secret: str,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
+    risk_policy: RiskPolicy | None = None,
     now: datetime,
 ) -> Received:
     """Verify a delivery and apply its event once, however often and concurrently it is delivered."""
@@ -87,7 +91,9 @@ async def receive_event(
     if not claimed:
         log.info("growth.stripe_webhook.duplicate", event_id=envelope.id, event_type=envelope.type)
         return Received(duplicate=True)
-    note = await _apply(session, envelope, _Lookups(terms_lookup, lead_lookup), now=now)
+    note = await _apply(
+        session, envelope, _Lookups(terms_lookup, lead_lookup, risk_policy or RiskPolicy()), now=now
+    )
     await repository.mark_handled(session, source=SOURCE, external_id=envelope.id, now=now, note=note)
     return Received(duplicate=False, note=note)
 
@@ -126,6 +132,8 @@ async def _perform(
         return await _new_order(session, action, lookups, now=now)
     if isinstance(action, rules.PaymentEvent):
         return await _payment_event(session, action, now=now)
+    if isinstance(action, rules.CardFingerprint):
+        return await _card_fingerprint(session, action, lookups, now=now)
     assert isinstance(action, rules.OrderPaid)
     order = await order_repository.get_by_external_id(session, action.external_id)
     if order is None:
@@ -146,7 +154,12 @@ async def _new_order(
             started = f"subscription {intake.subscription_id} started with order {first.external_id}"
             return f"{started}; {paid}" if paid else started
     ingested = await order_service.ingest_order(
-        session, intake, terms_lookup=lookups.terms, lead_lookup=lookups.leads, now=now
+        session,
+        intake,
+        terms_lookup=lookups.terms,
+        lead_lookup=lookups.leads,
+        risk_policy=lookups.risk,
+        now=now,
     )
     return await _pay(session, ingested.order, action.paid, now=now) if action.paid else None
 
@@ -182,6 +195,25 @@ async def _payment_event(session: AsyncSession, action: rules.PaymentEvent, *, n
         return f"kept until the order of {action.references[0]} is paid"
     await order_service.apply_event_by_external_id(session, order.external_id, event, now=now)
     return None
+
+
+async def _card_fingerprint(
+    session: AsyncSession, action: rules.CardFingerprint, lookups: _Lookups, *, now: datetime
+) -> str | None:
+    """Keep the card on the order that has none, then let the firewall score the order again."""
+    order = await _order_of_payment(session, action.references)
+    if order is None:
+        # Checkout reports the charge before the session: the order takes the card when it arrives.
+        await order_service.keep_card_fingerprint(session, action.references, action.fingerprint, now=now)
+        return f"no order of {action.references[0]} yet: its card fingerprint is kept for it"
+    if order.payment_fingerprint is not None:
+        same = order.payment_fingerprint == action.fingerprint
+        return None if same else f"order {order.external_id} already has another card fingerprint"
+    order.payment_fingerprint = action.fingerprint
+    review = await risk_service.rescore_order(
+        session, order, terms_lookup=lookups.terms, policy=lookups.risk, now=now
+    )
+    return f"order {order.external_id} is now {review.status} by the risk check" if review else None
 
 
 async def _order_of_payment(session: AsyncSession, references: tuple[str, ...]) -> Order | None:

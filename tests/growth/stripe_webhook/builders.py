@@ -137,8 +137,14 @@ def charge(
     amount: int = 19900,
     amount_refunded: int = 0,
     currency: str = "usd",
+    fingerprint: str | None = _NEW,
 ) -> dict[str, Any]:
-    """A captured charge; ``amount_refunded`` is cumulative, as Stripe reports it."""
+    """A captured card charge; ``amount_refunded`` is cumulative, as Stripe reports it.
+
+    ``fingerprint`` is the card's (Stripe: the same card in one account, the same fingerprint).
+    """
+    if fingerprint is _NEW:
+        fingerprint = uuid.uuid4().hex[:16]
     return {
         "id": id or new_id("ch"),
         "object": "charge",
@@ -154,6 +160,10 @@ def charge(
         "metadata": {},
         "paid": True,
         "payment_intent": payment_intent,
+        "payment_method_details": {
+            "card": {"brand": "visa", "country": "US", "fingerprint": fingerprint, "last4": "4242"},
+            "type": "card",
+        },
         "refunded": amount_refunded == amount,
         "status": "succeeded",
     }

@@ -70,6 +70,9 @@ READS: dict[str, dict[str, tuple[type, ...]]] = {
         "id": (str,),
         "payment_intent": (str, NULL),
         "amount_refunded": (int,),
+        "payment_method_details": (dict, NULL),
+        "payment_method_details.card": (dict, NULL),
+        "payment_method_details.card.fingerprint": (str, NULL),
     },
     "dispute": {
         "payment_intent": (str, NULL),
@@ -212,6 +215,7 @@ def patched_samples(samples: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "checkout.session.completed": session,
         "invoice.paid": invoice,
         "charge.refunded": charge,
+        "charge.succeeded": copy.deepcopy(samples["charge"]),
         "charge.dispute.created": dispute,
         "charge.dispute.closed": closed,
     }
@@ -223,6 +227,7 @@ def built_objects() -> dict[str, dict[str, Any]]:
         "checkout.session.completed": built["checkout.session"],
         "invoice.paid": built["invoice"],
         "charge.refunded": built["charge"],
+        "charge.succeeded": built["charge"],
         "charge.dispute.created": b.dispute(payment_intent="pi_1"),
         "charge.dispute.closed": built["dispute"],
     }
@@ -239,6 +244,7 @@ SCENARIOS = [
     "checkout.session.completed",
     "invoice.paid",
     "charge.refunded",
+    "charge.succeeded",
     "charge.dispute.created",
     "charge.dispute.closed",
 ]
@@ -263,6 +269,7 @@ EXPECTED: dict[str, Callable[[rules.Action], bool]] = {
         isinstance(a, rules.NewOrder) and a.paid is not None and a.intake.subscription_id is not None
     ),
     "charge.refunded": lambda a: isinstance(a, rules.PaymentEvent) and a.refunded_total is not None,
+    "charge.succeeded": lambda a: isinstance(a, rules.CardFingerprint) and len(a.fingerprint) == 16,
     "charge.dispute.created": lambda a: (
         isinstance(a, rules.PaymentEvent) and a.event.type is OrderEventType.disputed
     ),
