@@ -89,6 +89,7 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"\n  API docs   : {base}/schema")
     click.echo(f"  Health     : {base}/health")
     click.echo(f"  Marketing  : {base}/sign-in (sign in with the admin key below)")
+    click.echo(f"  Reviews    : {base}/marketing/reviews (the order the risk check holds)")
     mailed = "e-mailed" if settings.smtp_url else "written to this log"
     click.echo(f"  Partners   : {base}/partner/sign-in (as {DEMO_PARTNER[1]}; the link is {mailed})")
     click.echo(f"  Admin key  : {loaded.admin_key}   (shown once; send as 'Authorization: Bearer <key>')\n")

@@ -1,4 +1,5 @@
-"""The demo: one campaign, two customers with codes, one partner, and a shop page to land on.
+"""The demo: one campaign, two customers with codes, one partner, a few referred orders (two of
+them for the review queue), and a shop page to land on.
 
 A composition root like ``growth/app.py`` (it reaches into ``campaigns`` and ``payouts`` to seed
 them). Loading twice changes nothing: everything is found by its external id or name first.
@@ -7,6 +8,7 @@ them). Loading twice changes nothing: everything is found by its external id or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from litestar import Request, get
 from litestar.response import Template
@@ -19,10 +21,14 @@ from campaigns.campaign.rules import CampaignKind, CampaignStatus
 from campaigns.gift_pack import service as gift_pack_service
 from campaigns.reward import service as reward_service
 from campaigns.reward.rules import OutOfStock, RewardType, RuleSpec, Side
+from growth.attribution.service import Hints
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.core.ports import no_leads
+from growth.core.time import utc_now
 from growth.customer import service as customer_service
+from growth.order import service as order_service
 from growth.referral_code import service as referral_code_service
 from growth.settings import Settings
 from payouts.partner import service as partner_service
@@ -53,6 +59,14 @@ DEMO_RULES = (
     ),
 )
 DEMO_PARTNER = ("Northwind Consulting", "partners@northwind.example")
+ALICE_CARD = "demoCardAlice001"
+DEMO_ORDERS = (
+    # (external id, customer, e-mail, name, amount, card): what the risk firewall then decides.
+    ("DEMO-1001", "demo-alice", "alice@example.com", "Alice Chen", 12800, ALICE_CARD),  # her own order
+    ("DEMO-1002", "demo-carol", "carol@example.com", "Carol Wang", 25600, None),  # allowed
+    ("DEMO-1003", "demo-dan", "dan@mailinator.com", "Dan Zhou", 9900, None),  # held: disposable e-mail
+    ("DEMO-1004", "demo-erin", "erin@example.com", "Erin Xu", 45000, ALICE_CARD),  # rejected: Alice's card
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
             session, share_campaign.id, RuleSpec(Side.share, RewardType.free_sample, sku="SERUM-SAMPLE")
         )
     codes = []
+    customer_codes: list[str] = []
     for external_id, email, name, locale, vanity in DEMO_CUSTOMERS:
         await customer_service.upsert_customer(
             session, external_id=external_id, email=email, name=name, locale=locale
@@ -116,6 +131,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
             vanity_code=vanity,
         )
         code = issued.referral_code.code
+        customer_codes.append(code)
         codes.append(
             (
                 name,
@@ -144,6 +160,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> DemoLoaded:
     partner_code = await partner_service.issue_partner_code(
         session, partner_id=partner.id, campaign_id=campaign.id, terms_lookup=campaign_service.get_terms
     )
+    await _demo_orders(session, code=customer_codes[0])
     key = await auth_service.create_key(session, name="demo admin", role=Role.admin)
     return DemoLoaded(campaign.name, codes, (partner.name, partner_code.referral_code.code), key.secret)
 
@@ -156,3 +173,25 @@ async def demo_shop(request: Request, ref: str | None = None) -> Template:
         template_name="growth/demo/shop.html.j2",
         context={"ref": ref, "locale": locale, "html_lang": HTML_LANG[locale]},
     )
+
+
+async def _demo_orders(session: AsyncSession, *, code: str) -> None:
+    """Alice's own order, then three friends ordering with her code (found again by external id)."""
+    now = utc_now()
+    for n, (external_id, customer, email, name, amount, card) in enumerate(DEMO_ORDERS):
+        referred = customer != "demo-alice"
+        intake = order_service.OrderIntake(
+            external_id=external_id,
+            customer_external_id=customer,
+            customer_email=email,
+            customer_name=name,
+            amount=amount,
+            currency="CNY",
+            placed_at=now.replace(microsecond=0) - timedelta(hours=len(DEMO_ORDERS) - n),
+            source="demo",
+            hints=Hints(referral_code=code) if referred else Hints(),
+            payment_fingerprint=card,
+        )
+        await order_service.ingest_order(
+            session, intake, terms_lookup=campaign_service.get_terms, lead_lookup=no_leads, now=now
+        )
