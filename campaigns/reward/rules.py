@@ -10,7 +10,6 @@ delivered). It ends ``voided`` (order refunded, cancelled or rejected by review)
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -292,39 +291,8 @@ def is_due(
     )
 
 
-class ReviewEffect(StrEnum):
-    """What the risk firewall's review of the earning order does to its rewards."""
-
-    proceed = "proceed"
-    """``allowed`` by the rules or ``approved`` by a person (or never reviewed): as usual."""
-    hold = "hold"
-    """``held``: pending until a person decides."""
-    void = "void"
-    """``rejected`` by the rules or ``declined`` by a person: voided with the reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewOutcome:
-    effect: ReviewEffect
-    reason: str | None = None
-    """Why the rewards are voided (``void`` only)."""
-
-
 REVIEW_REASON_LENGTH = 300
-"""The longest reason a reward keeps (``rewards.reason``)."""
-
-
-def review_outcome(status: str | None, *, reasons: Sequence[str], note: str | None) -> ReviewOutcome:
-    """What an order's review status (``order_reviews.status``, None: not reviewed) means for its rewards."""
-    if status == "held":
-        return ReviewOutcome(ReviewEffect.hold)
-    if status == "rejected":
-        text = f"rejected by the risk check: {', '.join(reasons) or 'no reason given'}"
-    elif status == "declined":
-        text = f"declined in review: {note.strip() if note and note.strip() else 'no note given'}"
-    else:
-        return ReviewOutcome(ReviewEffect.proceed)
-    return ReviewOutcome(ReviewEffect.void, text[:REVIEW_REASON_LENGTH])
+"""The longest review reason kept on the row (its ``reason`` column)."""
 
 
 def milestones_reached(thresholds: list[int], successful: int, already: set[int]) -> list[int]:

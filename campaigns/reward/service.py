@@ -31,9 +31,9 @@ from campaigns.reward.errors import (
 )
 from campaigns.reward.models import Reward, RewardRule
 from campaigns.reward.rules import (
+    REVIEW_REASON_LENGTH,
     OrderFacts,
     OutOfStock,
-    ReviewEffect,
     RewardStatus,
     RewardType,
     RuleSpec,
@@ -45,7 +45,6 @@ from campaigns.reward.rules import (
     is_due,
     milestones_reached,
     not_qualifying_reason,
-    review_outcome,
     reward_value,
     rule_problem,
     void_reason,
@@ -58,6 +57,7 @@ from growth.ledger import service as ledger_service
 from growth.order import service as order_service
 from growth.referral_code import service as referral_code_service
 from growth.risk import service as risk_service
+from growth.risk.rules import ReviewEffect, review_outcome
 
 log = structlog.get_logger()
 
@@ -618,6 +618,7 @@ async def _apply_review(
         review.status if review else None,
         reasons=[r["code"] for r in review.reasons] if review else [],
         note=review.note if review else None,
+        max_length=REVIEW_REASON_LENGTH,
     )
     for reward in rewards:
         reward.is_order_held = outcome.effect is ReviewEffect.hold

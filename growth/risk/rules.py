@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -660,3 +660,42 @@ def mask_email(email: str | None) -> str | None:
     if not at or not local or not domain:
         return None
     return f"{local[0]}***@{domain}"
+
+
+# What a review means for what the order earns (rewards in ``campaigns``, commissions in ``payouts``).
+
+
+class ReviewEffect(StrEnum):
+    """What an order's review does to the rewards and commissions it earns."""
+
+    proceed = "proceed"
+    """``allowed`` by the rules or ``approved`` by a person (or never reviewed): as usual."""
+    hold = "hold"
+    """``held``: pending, never approved, until a person decides."""
+    void = "void"
+    """``rejected`` by the rules or ``declined`` by a person: rewards voided, commissions reversed to 0
+    (clawed back once approved), with the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    effect: ReviewEffect
+    reason: str | None = None
+    """Why they are held or voided (None: they proceed)."""
+
+
+def review_outcome(
+    status: str | None, *, reasons: Sequence[str], note: str | None, max_length: int
+) -> ReviewOutcome:
+    """What an order's review status (``order_reviews.status``; None: not reviewed) means for what it
+    earns; the reason is cut to ``max_length`` (the column that keeps it)."""
+    codes = ", ".join(reasons) or "no reason given"
+    if status == ReviewStatus.held:
+        return ReviewOutcome(ReviewEffect.hold, f"held for review by the risk check: {codes}"[:max_length])
+    if status == ReviewStatus.rejected:
+        text = f"rejected by the risk check: {codes}"
+    elif status == ReviewStatus.declined:
+        text = f"declined in review: {note.strip() if note and note.strip() else 'no note given'}"
+    else:
+        return ReviewOutcome(ReviewEffect.proceed)
+    return ReviewOutcome(ReviewEffect.void, text[:max_length])

@@ -8,7 +8,6 @@ is left of the payment, so a full refund reverses exactly what was accrued.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -218,39 +217,5 @@ def is_due(
     )
 
 
-class ReviewEffect(StrEnum):
-    """What the risk firewall's review of the order does to its commissions."""
-
-    proceed = "proceed"
-    """``allowed`` by the rules or ``approved`` by a person (or never reviewed): as usual."""
-    hold = "hold"
-    """``held``: pending until a person decides."""
-    reverse = "reverse"
-    """``rejected`` by the rules or ``declined`` by a person: reversed to 0 (clawed back if approved)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewOutcome:
-    effect: ReviewEffect
-    reason: str | None = None
-    """Why the commission is held or reversed (None: proceeds)."""
-
-
 REVIEW_REASON_LENGTH = 500
-"""The longest reason a commission keeps (``commissions.reason``)."""
-
-
-def review_outcome(status: str | None, *, reasons: Sequence[str], note: str | None) -> ReviewOutcome:
-    """What an order's review status (``order_reviews.status``; None: not reviewed) means for commissions."""
-    codes = ", ".join(reasons) or "no reason given"
-    if status == "held":
-        return ReviewOutcome(
-            ReviewEffect.hold, f"held for review by the risk check: {codes}"[:REVIEW_REASON_LENGTH]
-        )
-    if status == "rejected":
-        text = f"rejected by the risk check: {codes}"
-    elif status == "declined":
-        text = f"declined in review: {note.strip() if note and note.strip() else 'no note given'}"
-    else:
-        return ReviewOutcome(ReviewEffect.proceed)
-    return ReviewOutcome(ReviewEffect.reverse, text[:REVIEW_REASON_LENGTH])
+"""The longest review reason kept on the row (its ``reason`` column)."""

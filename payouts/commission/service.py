@@ -22,6 +22,7 @@ from growth.core.money import Money
 from growth.ledger import service as ledger_service
 from growth.order import service as order_service
 from growth.risk import service as risk_service
+from growth.risk.rules import ReviewEffect, review_outcome
 from payouts.commission import repository
 from payouts.commission.errors import CommissionPlanNotFound, InvalidPlan, NoPlan
 from payouts.commission.models import (
@@ -32,13 +33,13 @@ from payouts.commission.models import (
     PartnerPlan,
 )
 from payouts.commission.rules import (
+    REVIEW_REASON_LENGTH,
     CommissionStatus,
     LineRate,
     OrderLineFacts,
     PlanKind,
     PlanSpec,
     Recurring,
-    ReviewEffect,
     Tier,
     approve_after,
     base_rate,
@@ -47,7 +48,6 @@ from payouts.commission.rules import (
     plan_problem,
     remaining_after_refund,
     renewal_earns,
-    review_outcome,
 )
 from payouts.partner import service as partner_service
 from payouts.partner.rules import CAP_REASON_PREFIX, TierPolicy
@@ -251,6 +251,7 @@ async def _apply_review(session: AsyncSession, order_id: UUID, event: DomainEven
         review.status if review else None,
         reasons=[r["code"] for r in review.reasons] if review else [],
         note=review.note if review else None,
+        max_length=REVIEW_REASON_LENGTH,
     )
     for c in commissions:
         was_held, c.is_order_held = c.is_order_held, outcome.effect is ReviewEffect.hold
@@ -258,7 +259,7 @@ async def _apply_review(session: AsyncSession, order_id: UUID, event: DomainEven
             c.reason = outcome.reason
         elif was_held:
             c.reason = None  # the hold's reason: the approval lifts it
-        if outcome.effect is ReviewEffect.reverse:
+        if outcome.effect is ReviewEffect.void:
             await _reverse_to(session, c, 0, event)
 
 

@@ -11,12 +11,9 @@ from campaigns.reward.rules import (
     COUPON_ALPHABET,
     COUPON_LENGTH,
     MAX_REWARD_AMOUNT,
-    REVIEW_REASON_LENGTH,
     GrantDecision,
     OrderFacts,
     OutOfStock,
-    ReviewEffect,
-    ReviewOutcome,
     RewardStatus,
     RewardType,
     RuleSpec,
@@ -29,7 +26,6 @@ from campaigns.reward.rules import (
     is_due,
     milestones_reached,
     not_qualifying_reason,
-    review_outcome,
     reward_value,
     rule_problem,
     void_reason,
@@ -518,38 +514,3 @@ class TestRewardOutcome:
             )
             == outcome
         )
-
-
-class TestReviewOutcome:
-    @pytest.mark.parametrize("status", [None, "allowed", "approved"])
-    def test_allowed_approved_or_unreviewed_orders_proceed(self, status: str | None) -> None:
-        assert review_outcome(status, reasons=[], note=None) == ReviewOutcome(ReviewEffect.proceed)
-
-    def test_a_held_order_holds_without_telling_the_customer_why(self) -> None:
-        assert review_outcome("held", reasons=["disposable_email"], note=None) == ReviewOutcome(
-            ReviewEffect.hold
-        )
-
-    @pytest.mark.parametrize(
-        ("status", "reasons", "note", "reason"),
-        [
-            (
-                "rejected",
-                ["self_referral_same_email", "velocity_referrer"],
-                None,
-                "rejected by the risk check: self_referral_same_email, velocity_referrer",
-            ),
-            ("rejected", [], None, "rejected by the risk check: no reason given"),
-            ("declined", ["disposable_email"], "  same person  ", "declined in review: same person"),
-            ("declined", [], "   ", "declined in review: no note given"),
-            ("declined", [], None, "declined in review: no note given"),
-        ],
-    )
-    def test_rejected_and_declined_void_with_the_reason(
-        self, status: str, reasons: list[str], note: str | None, reason: str
-    ) -> None:
-        assert review_outcome(status, reasons=reasons, note=note) == ReviewOutcome(ReviewEffect.void, reason)
-
-    def test_a_long_note_is_cut_to_what_a_reward_keeps(self) -> None:
-        outcome = review_outcome("declined", reasons=[], note="x" * 2000)
-        assert outcome.reason is not None and len(outcome.reason) == REVIEW_REASON_LENGTH

@@ -17,7 +17,9 @@ from growth.risk.rules import (
     Action,
     Decision,
     Reason,
+    ReviewEffect,
     ReviewFacts,
+    ReviewOutcome,
     Rule,
     Thresholds,
     Verdict,
@@ -26,6 +28,7 @@ from growth.risk.rules import (
     load_disposable_domains,
     most_severe,
     normalize_address,
+    review_outcome,
     score,
 )
 
@@ -737,3 +740,57 @@ class TestProperties:
         typed = "".join((word.upper() if upper else word) + sep for word, upper, sep in typed_words)
         plain = " ".join(word for word, _, _ in typed_words)
         assert address_hash("k", [typed]) == address_hash("k", [plain])
+
+
+class TestReviewOutcome:
+    """What a review means for the rewards and commissions of its order (both packages read this)."""
+
+    @pytest.mark.parametrize("status", [None, "allowed", "approved"])
+    def test_allowed_approved_or_unreviewed_orders_proceed(self, status: str | None) -> None:
+        assert review_outcome(status, reasons=["x"], note="y", max_length=500) == ReviewOutcome(
+            ReviewEffect.proceed
+        )
+
+    @pytest.mark.parametrize(
+        ("status", "reasons", "note", "expected"),
+        [
+            (
+                "held",
+                ["disposable_email"],
+                None,
+                ReviewOutcome(ReviewEffect.hold, "held for review by the risk check: disposable_email"),
+            ),
+            (
+                "rejected",
+                ["self_referral_same_email", "velocity_referrer"],
+                None,
+                ReviewOutcome(
+                    ReviewEffect.void,
+                    "rejected by the risk check: self_referral_same_email, velocity_referrer",
+                ),
+            ),
+            (
+                "rejected",
+                [],
+                None,
+                ReviewOutcome(ReviewEffect.void, "rejected by the risk check: no reason given"),
+            ),
+            (
+                "declined",
+                ["disposable_email"],
+                "  same person  ",
+                ReviewOutcome(ReviewEffect.void, "declined in review: same person"),
+            ),
+            ("declined", [], "   ", ReviewOutcome(ReviewEffect.void, "declined in review: no note given")),
+            ("declined", [], None, ReviewOutcome(ReviewEffect.void, "declined in review: no note given")),
+        ],
+    )
+    def test_held_rejected_and_declined_say_why(
+        self, status: str, reasons: list[str], note: str | None, expected: ReviewOutcome
+    ) -> None:
+        assert review_outcome(status, reasons=reasons, note=note, max_length=500) == expected
+
+    @pytest.mark.parametrize("max_length", [300, 500])
+    def test_a_long_note_is_cut_to_what_the_row_keeps(self, max_length: int) -> None:
+        outcome = review_outcome("declined", reasons=[], note="x" * 2000, max_length=max_length)
+        assert outcome.reason is not None and len(outcome.reason) == max_length

@@ -7,15 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from payouts.commission.rules import (
-    REVIEW_REASON_LENGTH,
     CommissionStatus,
     LineRate,
     OrderLineFacts,
     PlanKind,
     PlanSpec,
     Recurring,
-    ReviewEffect,
-    ReviewOutcome,
     Tier,
     base_rate,
     commission_for,
@@ -23,7 +20,6 @@ from payouts.commission.rules import (
     plan_problem,
     remaining_after_refund,
     renewal_earns,
-    review_outcome,
 )
 
 PERCENT = PlanSpec(PlanKind.percent, "CNY", rate_bps=1000)
@@ -211,47 +207,3 @@ DUE = {
 )
 def test_is_due(change: dict[str, object], due: bool) -> None:
     assert is_due(**(DUE | change)) is due  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("status", [None, "allowed", "approved"])
-def test_review_allowed_approved_or_unreviewed_proceeds(status: str | None) -> None:
-    assert review_outcome(status, reasons=["x"], note="y") == ReviewOutcome(ReviewEffect.proceed)
-
-
-@pytest.mark.parametrize(
-    ("status", "reasons", "note", "expected"),
-    [
-        (
-            "held",
-            ["disposable_email"],
-            None,
-            ReviewOutcome(ReviewEffect.hold, "held for review by the risk check: disposable_email"),
-        ),
-        (
-            "rejected",
-            ["self_referral_same_email"],
-            None,
-            ReviewOutcome(ReviewEffect.reverse, "rejected by the risk check: self_referral_same_email"),
-        ),
-        (
-            "rejected",
-            [],
-            None,
-            ReviewOutcome(ReviewEffect.reverse, "rejected by the risk check: no reason given"),
-        ),
-        (
-            "declined",
-            [],
-            " shared card ",
-            ReviewOutcome(ReviewEffect.reverse, "declined in review: shared card"),
-        ),
-        ("declined", [], None, ReviewOutcome(ReviewEffect.reverse, "declined in review: no note given")),
-    ],
-)
-def test_review_outcome(status: str, reasons: list[str], note: str | None, expected: ReviewOutcome) -> None:
-    assert review_outcome(status, reasons=reasons, note=note) == expected
-
-
-def test_a_long_review_note_is_cut_to_what_a_commission_keeps() -> None:
-    outcome = review_outcome("declined", reasons=[], note="x" * 2000)
-    assert outcome.reason is not None and len(outcome.reason) == REVIEW_REASON_LENGTH
