@@ -28,6 +28,8 @@ from campaigns.share.schemas import (
     SubmissionCreate,
     SubmissionForm,
 )
+from growth.audit import service as audit_service
+from growth.core.audit_port import Actor
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError, NotFound
@@ -76,9 +78,9 @@ def moderation_read(v: share_service.SubmissionView) -> ShareSubmissionRead:
     )
 
 
-def reviewer_of(request: Request[Any, Any, Any]) -> str:
-    """Who decides: the id of the API key the guard authenticated."""
-    return f"api_key:{request.state.principal.key_id}"
+def reviewer_of(request: Request[Any, Any, Any]) -> Actor:
+    """Who decides: the API key the guard authenticated (or the dashboard session opened with it)."""
+    return audit_service.actor_from_request(request)
 
 
 class ShareSubmissionController(Controller):

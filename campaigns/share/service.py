@@ -49,6 +49,8 @@ from campaigns.share.rules import (
     reason_problem,
     url_key,
 )
+from growth.audit import service as audit_service
+from growth.core.audit_port import Actor
 from growth.core.errors import DomainError
 from growth.core.ports import SubmissionFacts
 from growth.customer import service as customer_service
@@ -272,20 +274,24 @@ async def _apply(
     decision: Decision,
     *,
     reason: str | None,
-    reviewer: str,
+    reviewer: Actor,
     now: datetime,
-) -> None:
-    """Decide a locked submission; deciding it the same way again changes nothing."""
+) -> str | None:
+    """Decide a locked submission; deciding it the same way again changes nothing.
+
+    Returns the status it had when this changed it (None: unchanged), for ``_record``.
+    """
     if problem := reason_problem(reason, decision):
         raise InvalidDecision(problem)
     move = decide(SubmissionStatus(submission.status), decision)
     if move is Move.conflict:
         raise SubmissionAlreadyDecided(f"submission is already {submission.status}", status=submission.status)
     if move is Move.unchanged:
-        return
+        return None
+    before = submission.status
     submission.status = DECIDED_AS[decision].value
     submission.reason = (reason or "").strip() or None
-    submission.reviewed_at, submission.reviewed_by = now, reviewer[:100]
+    submission.reviewed_at, submission.reviewed_by = now, reviewed_by(reviewer)
     if decision is Decision.approve:
         # Take the campaign's budget lock before the reward row is inserted: that insert's foreign
         # key share-locks the campaign row, and two approvals upgrading it to the budget lock
@@ -299,6 +305,28 @@ async def _apply(
             now=now,
         )
     log.info("campaigns.share.decided", submission_id=str(submission.id), status=submission.status)
+    return before
+
+
+async def _record(session: AsyncSession, submission: ShareSubmission, before: str, reviewer: Actor) -> None:
+    """An approval grants the share reward (money): marketing's decisions are in the audit log.
+
+    Recorded after every row lock the decisions take, since the audit log's own lock is global.
+    """
+    await audit_service.record(
+        session,
+        action=f"share_submission.{submission.status}",
+        subject_type="share_submission",
+        subject_id=str(submission.id),
+        before={"status": before},
+        after={"status": submission.status, "reason": submission.reason},
+        actor=reviewer,
+    )
+
+
+def reviewed_by(reviewer: Actor) -> str:
+    """How a submission names who decided it: ``api_key:<id>`` for a key, else the actor's name."""
+    return (f"{reviewer.kind}:{reviewer.id}" if reviewer.id else reviewer.name)[:100]
 
 
 async def decide_submission(
@@ -307,14 +335,17 @@ async def decide_submission(
     decision: Decision,
     *,
     reason: str | None = None,
-    reviewer: str,
+    reviewer: Actor,
     now: datetime,
 ) -> SubmissionView:
     """Approve (granting the share reward) or reject (with a reason) one submission."""
     locked = await repository.lock_many(session, [submission_id])
     if not locked:
         raise SubmissionNotFound(f"share submission {submission_id} not found")
-    await _apply(session, locked[0], decision, reason=reason, reviewer=reviewer, now=now)
+    if (
+        before := await _apply(session, locked[0], decision, reason=reason, reviewer=reviewer, now=now)
+    ) is not None:
+        await _record(session, locked[0], before, reviewer)
     await session.flush()
     return (await _views(session, locked))[0]
 
@@ -324,7 +355,7 @@ async def decide_many(
     *,
     approve: list[UUID],
     reject: list[tuple[UUID, str]],
-    reviewer: str,
+    reviewer: Actor,
     now: datetime,
 ) -> list[DecisionResult]:
     """Decide a batch; each decision stands or fails on its own (a savepoint each)."""
@@ -335,15 +366,22 @@ async def decide_many(
     # Lock the whole batch up front (in id order) before the reward engine locks the campaign.
     locked = {s.id: s for s in await repository.lock_many(session, ids)}
     decided: list[ShareSubmission] = []
+    changed: list[tuple[ShareSubmission, str]] = []
     failures: dict[UUID, DomainError] = {}
     for submission_id, decision, reason in wanted:
         try:
             if (submission := locked.get(submission_id)) is None:
                 raise SubmissionNotFound(f"share submission {submission_id} not found")
             async with session.begin_nested():
-                await _apply(session, submission, decision, reason=reason, reviewer=reviewer, now=now)
+                before = await _apply(
+                    session, submission, decision, reason=reason, reviewer=reviewer, now=now
+                )
             decided.append(submission)
+            if before is not None:
+                changed.append((submission, before))
         except DomainError as exc:
             failures[submission_id] = exc
+    for submission, before in changed:
+        await _record(session, submission, before, reviewer)
     views = {v.submission.id: v for v in await _views(session, decided)}
     return [DecisionResult(i, d, views.get(i), failures.get(i)) for i, d, _ in wanted]

@@ -29,6 +29,9 @@ from campaigns.share.errors import (
 )
 from campaigns.share.models import ShareSubmission
 from campaigns.share.rules import Decision
+from growth.audit import service as audit_service
+from growth.audit.rules import Filters
+from growth.core.audit_port import Actor, ActorKind
 from growth.core.db import SessionMaker
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
@@ -47,7 +50,7 @@ from tests.conftest import SECRET
 from tests.factories import create_campaign, create_partner
 
 ALL_PLATFORMS = Settings().share_platforms
-REVIEWER = "api_key:test"
+REVIEWER = Actor(ActorKind.api_key, "test", "Mara (marketing)")
 
 
 async def submit(
@@ -249,7 +252,22 @@ class TestDecide:
         view = await approve(session, submission, note="  Lovely photos ")
 
         assert view.submission.status == "approved" and view.submission.reason == "Lovely photos"
-        assert view.submission.reviewed_by == REVIEWER and view.submission.reviewed_at is not None
+        assert view.submission.reviewed_by == "api_key:test" and view.submission.reviewed_at is not None
+        [entry] = await audit_service.list_entries(
+            session,
+            Filters(action="share_submission.", action_is_prefix=True, subject_id=str(submission.id)),
+            limit=10,
+            offset=0,
+        )
+        assert (entry.action, entry.actor_id, entry.actor_name) == (
+            "share_submission.approved",
+            "test",
+            "Mara (marketing)",
+        )
+        assert (entry.before, entry.after) == (
+            {"status": "pending"},
+            {"status": "approved", "reason": "Lovely photos"},
+        )
         reward = view.reward
         assert reward is not None and reward.status == "approved" and reward.sku == rule.sku
         assert (reward.customer_id, reward.share_submission_id) == (sharer.customer.id, submission.id)
@@ -267,6 +285,8 @@ class TestDecide:
 
         assert again.submission.status == "approved" and again.submission.reviewed_at == reviewed_at
         assert again.submission.reason is None
+        decisions = Filters(action="share_submission.", action_is_prefix=True, subject_id=str(submission.id))
+        assert len(await audit_service.list_entries(session, decisions, limit=10, offset=0)) == 1
         assert again.reward is not None and first.reward is not None and again.reward.id == first.reward.id
 
     async def test_rejecting_twice_changes_nothing(self, session: AsyncSession) -> None:
