@@ -57,7 +57,6 @@ from growth.ledger import service as ledger_service
 from growth.order import service as order_service
 from growth.referral_code import service as referral_code_service
 from growth.risk import service as risk_service
-from growth.risk.rules import ReviewEffect, review_outcome
 
 log = structlog.get_logger()
 
@@ -614,17 +613,17 @@ async def _apply_review(
     if order_id is None or not (rewards := await repository.for_order(session, order_id)):
         return
     review = await risk_service.get_review(session, order_id)
-    outcome = review_outcome(
+    outcome = risk_service.review_outcome(
         review.status if review else None,
         reasons=[r["code"] for r in review.reasons] if review else [],
         note=review.note if review else None,
         max_length=REVIEW_REASON_LENGTH,
     )
     for reward in rewards:
-        reward.is_order_held = outcome.effect is ReviewEffect.hold
-        if outcome.effect is ReviewEffect.void and outcome.reason:
+        reward.is_order_held = outcome.effect is risk_service.ReviewEffect.hold
+        if outcome.effect is risk_service.ReviewEffect.void and outcome.reason:
             await _void(session, reward, outcome.reason, now)
-    if outcome.effect is ReviewEffect.proceed:
+    if outcome.effect is risk_service.ReviewEffect.proceed:
         await _approve_without_hold(session, campaign, order_id, now=now)
 
 

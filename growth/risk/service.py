@@ -37,6 +37,7 @@ from growth.risk.models import OrderReview
 from growth.risk.rules import (
     Decision,
     Move,
+    ReviewEffect,
     ReviewFacts,
     ReviewStatus,
     Thresholds,
@@ -47,8 +48,11 @@ from growth.risk.rules import (
     load_disposable_domains,
     mask_email,
     review_line,
+    review_outcome,
     score,
 )
+
+__all__ = ["ReviewEffect", "review_outcome"]  # what rewards and commissions read a review with
 
 log = structlog.get_logger()
 STATUS_OF = {Verdict.allow: "allowed", Verdict.hold: "held", Verdict.reject: "rejected"}

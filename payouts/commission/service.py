@@ -22,7 +22,6 @@ from growth.core.money import Money
 from growth.ledger import service as ledger_service
 from growth.order import service as order_service
 from growth.risk import service as risk_service
-from growth.risk.rules import ReviewEffect, review_outcome
 from payouts.commission import repository
 from payouts.commission.errors import CommissionPlanNotFound, InvalidPlan, NoPlan
 from payouts.commission.models import (
@@ -247,19 +246,19 @@ async def _apply_review(session: AsyncSession, order_id: UUID, event: DomainEven
     if not commissions:
         return
     review = await risk_service.get_review(session, order_id)
-    outcome = review_outcome(
+    outcome = risk_service.review_outcome(
         review.status if review else None,
         reasons=[r["code"] for r in review.reasons] if review else [],
         note=review.note if review else None,
         max_length=REVIEW_REASON_LENGTH,
     )
     for c in commissions:
-        was_held, c.is_order_held = c.is_order_held, outcome.effect is ReviewEffect.hold
+        was_held, c.is_order_held = c.is_order_held, outcome.effect is risk_service.ReviewEffect.hold
         if outcome.reason is not None:
             c.reason = outcome.reason
         elif was_held:
             c.reason = None  # the hold's reason: the approval lifts it
-        if outcome.effect is ReviewEffect.void:
+        if outcome.effect is risk_service.ReviewEffect.void:
             await _reverse_to(session, c, 0, event)
 
 
