@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.reward.models import Reward
@@ -72,3 +73,17 @@ async def rewards_for(session: AsyncSession, submission_ids: list[UUID]) -> dict
         .order_by(Reward.created_at, Reward.id)
     )
     return {r.share_submission_id: r for r in await session.scalars(query) if r.share_submission_id}
+
+
+async def count_submissions(
+    session: AsyncSession, *, since: datetime, until: datetime, campaign_id: UUID | None
+) -> tuple[int, int]:
+    """``(submitted, approved)``: the posts submitted in ``[since, until)``."""
+    approved = func.coalesce(func.sum(case((ShareSubmission.status == "approved", 1), else_=0)), 0)
+    query = select(func.count(), approved).where(
+        ShareSubmission.submitted_at >= since, ShareSubmission.submitted_at < until
+    )
+    if campaign_id is not None:
+        query = query.where(ShareSubmission.campaign_id == campaign_id)
+    submitted, approved_count = (await session.execute(query)).one()
+    return int(submitted), int(approved_count)

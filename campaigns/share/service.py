@@ -385,3 +385,10 @@ async def decide_many(
         await _record(session, submission, before, reviewer)
     views = {v.submission.id: v for v in await _views(session, decided)}
     return [DecisionResult(i, d, views.get(i), failures.get(i)) for i, d, _ in wanted]
+
+
+async def count_submissions(
+    session: AsyncSession, *, since: datetime, until: datetime, campaign_id: UUID | None
+) -> tuple[int, int]:
+    """``(submitted, approved)`` posts of a range (the analytics)."""
+    return await repository.count_submissions(session, since=since, until=until, campaign_id=campaign_id)

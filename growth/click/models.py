@@ -14,7 +14,12 @@ from growth.core.db import Base
 
 class Click(Base):
     __tablename__ = "clicks"
-    __table_args__ = (Index("ix_clicks_referral_code_clicked", "referral_code_id", "clicked_at"),)
+    __table_args__ = (
+        Index("ix_clicks_referral_code_clicked", "referral_code_id", "clicked_at"),
+        # The analytics count the clicks of a range, of all campaigns or of one (migration f2b3c4d5e6a7).
+        Index("ix_clicks_clicked_at", "clicked_at"),
+        Index("ix_clicks_campaign_clicked", "campaign_id", "clicked_at"),
+    )
 
     referral_code_id: Mapped[UUID] = mapped_column(ForeignKey("referral_codes.id"))
     campaign_id: Mapped[UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payouts.commission.models import (
@@ -135,3 +135,17 @@ async def order_external_ids(session: AsyncSession, commission_ids: list[UUID]) 
         )
         found.update({commission_id: external_id for commission_id, external_id in rows})
     return found
+
+
+async def cost_by_currency(
+    session: AsyncSession, *, since: datetime, until: datetime, order_ids: Select[tuple[UUID]] | None
+) -> list[tuple[str, int]]:
+    """``(currency, amount)`` of the commissions accrued in ``[since, until)``, net of reversals."""
+    query = (
+        select(Commission.currency, func.sum(Commission.amount - Commission.reversed_amount))
+        .where(Commission.accrued_at >= since, Commission.accrued_at < until)
+        .group_by(Commission.currency)
+    )
+    if order_ids is not None:
+        query = query.where(Commission.order_id.in_(order_ids))
+    return [(c, int(a)) for c, a in await session.execute(query)]

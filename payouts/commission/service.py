@@ -495,3 +495,10 @@ async def estimate_commission(
     revenue = await repository.closed_revenue(session, partner_id, currency, since=_month_start(at))
     facts = tuple(OrderLineFacts(sku, category, amount) for sku, category, amount in lines)
     return commission_for(spec, order_amount=order_amount, lines=facts, period_revenue=revenue)
+
+
+async def cost_by_currency(
+    session: AsyncSession, *, since: datetime, until: datetime, order_ids: Any | None
+) -> list[tuple[str, int]]:
+    """``(currency, amount)`` of the commissions accrued in a range, net of reversals (the analytics)."""
+    return await repository.cost_by_currency(session, since=since, until=until, order_ids=order_ids)

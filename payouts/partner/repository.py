@@ -37,3 +37,8 @@ async def get_open_by_email_key(session: AsyncSession, email_key: str) -> Partne
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def names(session: AsyncSession, partner_ids: list[UUID]) -> dict[UUID, str]:
+    rows = await session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(partner_ids)))
+    return {i: name for i, name in rows}

@@ -391,3 +391,8 @@ def compliance_gates(
         is_account_verified=is_account_verified,
     )
     return failing_gates(facts, blocked_countries=blocked)
+
+
+async def partner_names(session: AsyncSession, partner_ids: list[UUID]) -> dict[UUID, str]:
+    """The partners' names by id (the analytics' top partners)."""
+    return await repository.names(session, partner_ids) if partner_ids else {}
