@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from uuid import UUID
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.click import repository
 from growth.core.db import SessionMaker
@@ -81,3 +83,8 @@ class ClickWriter:
         self._task = None
         if not self._queue.empty():
             log.error("growth.click.unwritten_on_stop", clicks=self._queue.qsize())
+
+
+async def clicks_for_code(session: AsyncSession, referral_code_id: UUID) -> int:
+    """How many clicks a referral code's link has had (the share page's "clicked" stage)."""
+    return await repository.count_for_code(session, referral_code_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import qrcode
@@ -128,3 +129,36 @@ def post_form_notice(submitted: str | None, error: str | None) -> str | None:
 def percent_label(rate_bps: int) -> str:
     """Basis points as a percentage without floats: 1000 -> ``10%``, 1250 -> ``12.5%``, 5 -> ``0.05%``."""
     return f"{percent_text(rate_bps)}%"
+
+
+class ReferralStage(StrEnum):
+    """Where a referred friend's order stands, as the referrer's share page shows it."""
+
+    ordered = "ordered"
+    order_closed = "order_closed"
+    in_review = "in_review"
+    """The risk review holds the order: the page says so, never why."""
+    reward_approved = "reward_approved"
+    reward_issued = "reward_issued"
+    reward_delivered = "reward_delivered"
+    cancelled = "cancelled"
+    """The order was refunded or cancelled, or the reward voided."""
+    no_reward = "no_reward"
+    """The order earned nothing (budget used up, out of stock, not qualifying)."""
+
+
+def referral_stage(*, order_status: str, reward_status: str | None, is_in_review: bool) -> ReferralStage:
+    """The stage of one referred friend's order: the reward's, once it moves on, else the order's."""
+    if order_status in ("refunded", "cancelled") or reward_status == "voided":
+        return ReferralStage.cancelled
+    if is_in_review:
+        return ReferralStage.in_review
+    by_reward = {
+        "approved": ReferralStage.reward_approved,
+        "issued": ReferralStage.reward_issued,
+        "fulfilled": ReferralStage.reward_delivered,
+        "not_granted": ReferralStage.no_reward,
+    }
+    if reward_status in by_reward:
+        return by_reward[reward_status]
+    return ReferralStage.order_closed if order_status == "closed" else ReferralStage.ordered

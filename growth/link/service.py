@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from growth.attribution import service as attribution_service
+from growth.click import service as click_service
 from growth.click.rules import clean_header, hash_ip
 from growth.click.service import ClickWriter
 from growth.core.i18n import negotiate_locale, translations
@@ -24,6 +25,7 @@ from growth.core.ports import (
     no_submissions,
 )
 from growth.link.rules import (
+    ReferralStage,
     ShareTarget,
     landing_url_with_code,
     percent_label,
@@ -33,6 +35,7 @@ from growth.link.rules import (
     qr_png,
     qr_svg,
     referral_link,
+    referral_stage,
     share_targets,
 )
 from growth.referral_code import service as referral_code_service
@@ -142,7 +145,11 @@ class ReferralRow:
     """The referrer's reward for this friend: ``pending``, ``approved``, ``issued``, ... or None."""
     reward_reason: str | None
     expected_at: datetime | None
-    """When the reward is expected to be approved (end of the hold), UTC."""
+    """When the next stage is expected (the end of the hold; a pack's fulfilment), UTC."""
+    stage: ReferralStage = ReferralStage.ordered
+    """Where the friend's order stands: ordered, order closed, in review, reward approved/issued/delivered."""
+    needs_address: bool = False
+    """The reward is a pack waiting for the referrer's shipping address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +191,8 @@ class ShareView:
     rewards: tuple[RewardRow, ...] = ()
     address_notice: str | None = None
     """``saved`` after a shipping address was confirmed, or an error code."""
+    clicks: int = 0
+    """How many times friends opened the link (the "clicked" stage, before any order)."""
 
 
 async def share_view(
@@ -239,7 +248,7 @@ async def _referrals_and_rewards(
     resolved: referral_code_service.ResolvedCode,
     token: str,
     rewards_lookup: RewardsLookup,
-) -> dict[str, tuple[ReferralRow, ...] | tuple[RewardRow, ...]]:
+) -> dict[str, tuple[ReferralRow, ...] | tuple[RewardRow, ...] | int]:
     """The friends this code brought (with the reward each earned) and all the customer's rewards."""
     if resolved.customer is None:
         return {}
@@ -256,6 +265,12 @@ async def _referrals_and_rewards(
                 reward_status=reward.status if reward else None,
                 reward_reason=reward.reason if reward else None,
                 expected_at=reward.expected_at if reward else None,
+                stage=referral_stage(
+                    order_status=referral.order_status,
+                    reward_status=reward.status if reward else None,
+                    is_in_review=reward.is_in_review if reward else False,
+                ),
+                needs_address=reward.needs_address if reward else False,
             )
         )
     form = f"/share/{quote(token, safe='')}/rewards"
@@ -268,4 +283,5 @@ async def _referrals_and_rewards(
         )
         for f in facts
     ]
-    return {"referrals": tuple(referrals), "rewards": tuple(rows)}
+    clicks = await click_service.clicks_for_code(session, resolved.referral_code.id)
+    return {"referrals": tuple(referrals), "rewards": tuple(rows), "clicks": clicks}

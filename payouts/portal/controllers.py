@@ -236,7 +236,12 @@ class PortalController(Controller):
         page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
     ) -> Template:
         rows = await portal_service.orders(
-            db_session, request.state.partner.id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+            db_session,
+            request.state.partner.id,
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
+            now=utc_now(),
+            tz=settings.timezone,
         )
         return _page(
             request, settings, "orders", rows=rows[:PAGE_SIZE], page=page, has_more=len(rows) > PAGE_SIZE

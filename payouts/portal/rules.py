@@ -7,10 +7,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from growth.core.auth.rules import sign_value, verified_payload
 from growth.core.time import to_local
+from payouts.partner.rules import CAP_REASON_PREFIX
 
 TOKEN_BYTES = 32
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -67,3 +69,71 @@ def next_payout_date(now: datetime, tz: str) -> date:
     of next month in the program's time zone is the earliest day it can be paid."""
     local = to_local(now, tz)
     return date(local.year + local.month // 12, local.month % 12 + 1, 1)
+
+
+class CommissionStage(StrEnum):
+    """Where one commission stands, as its partner sees it."""
+
+    pending = "pending"
+    """Earned; the order must close and the hold pass."""
+    in_review = "in_review"
+    """The risk review holds the order: a person decides."""
+    waiting_for_cap = "waiting_for_cap"
+    """Past its hold, but the partner's credit tier caps what may be payable at once."""
+    payable = "payable"
+    """Approved: the payout run of its month pays it."""
+    in_payout = "in_payout"
+    """The run of its month has a payout for the partner that is not sent yet."""
+    paid = "paid"
+    payout_failed = "payout_failed"
+    """The payout of its month failed: the money is payable again, for a later run."""
+    reversed = "reversed"
+
+
+def payout_period(approved_at: datetime, tz: str) -> str:
+    """The payout run (``YYYY-MM``) that pays a commission approved at ``approved_at``: its local month."""
+    local = to_local(approved_at, tz)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def commission_stage(
+    *, status: str, is_held: bool, reason: str | None, payout_status: str | None
+) -> CommissionStage:
+    """The commission's stage from its status and the status of the payout of its month (None: no payout)."""
+    if status == "reversed":
+        return CommissionStage.reversed
+    if status == "pending":
+        if is_held:
+            return CommissionStage.in_review
+        if reason is not None and reason.startswith(CAP_REASON_PREFIX):
+            return CommissionStage.waiting_for_cap
+        return CommissionStage.pending
+    return {
+        "pending": CommissionStage.in_payout,
+        "sent": CommissionStage.paid,
+        "paid": CommissionStage.paid,
+        "failed": CommissionStage.payout_failed,
+    }.get(payout_status or "", CommissionStage.payable)
+
+
+def expected_payout_on(
+    stage: CommissionStage,
+    *,
+    approve_after: datetime | None,
+    approved_at: datetime | None,
+    is_passed_over: bool,
+    now: datetime,
+    tz: str,
+) -> date | None:
+    """The day the commission is expected to be paid: the first payout run after its approval (the 1st of
+    the month after it). None when no date can be given (order open, in review, capped) or it is settled.
+
+    ``is_passed_over``: its month's run exists without a payout for the partner (below the minimum, a
+    compliance gate): the next month's run is the next chance, as for a failed payout."""
+    if stage is CommissionStage.pending:
+        return next_payout_date(approve_after, tz) if approve_after is not None else None
+    if stage is CommissionStage.payout_failed or (stage is CommissionStage.payable and is_passed_over):
+        return next_payout_date(now, tz)
+    if stage is CommissionStage.payable and approved_at is not None:
+        return next_payout_date(approved_at, tz)
+    return None

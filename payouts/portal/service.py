@@ -34,9 +34,13 @@ from payouts.portal.rules import (
     LINK_LIFETIME,
     MAX_OPEN_LINKS,
     SIGNS_IN,
+    CommissionStage,
+    commission_stage,
+    expected_payout_on,
     hash_token,
     new_token,
     next_payout_date,
+    payout_period,
     plausible_token,
 )
 
@@ -242,9 +246,21 @@ async def overview(
 
 
 @dataclass(frozen=True, slots=True)
+class CommissionStatus:
+    """One commission's stage, the day its payout is expected, and why it is held."""
+
+    stage: CommissionStage
+    expected_payout_on: date | None
+    reason: str | None
+    """Why it is held or reversed (the review, the credit cap, a refund); None otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRow:
     order: attribution_service.PartnerOrder
     commissions: list[Commission]
+    statuses: dict[UUID, CommissionStatus] = field(default_factory=dict)
+    """By commission id."""
 
     @property
     def order_amount(self) -> Money:
@@ -263,10 +279,56 @@ class OrderRow:
         return Money(net, self.commissions[0].currency)
 
 
-async def orders(session: AsyncSession, partner_id: UUID, *, limit: int, offset: int) -> list[OrderRow]:
-    """The partner's attributed orders, newest first, each with its state and commission."""
+async def orders(
+    session: AsyncSession, partner_id: UUID, *, limit: int, offset: int, now: datetime, tz: str
+) -> list[OrderRow]:
+    """The partner's attributed orders, newest first, each with its state, commission, the commission's
+    stage and expected payout date."""
     found = await attribution_service.partner_orders(session, partner_id, limit=limit, offset=offset)
     commissions = await commission_service.commissions_of_orders(
         session, partner_id, [o.order_id for o in found]
     )
-    return [OrderRow(o, commissions.get(o.order_id, [])) for o in found]
+    payouts = await _payouts_by_period(session, partner_id)
+    rows = []
+    for o in found:
+        of_order = commissions.get(o.order_id, [])
+        rows.append(
+            OrderRow(o, of_order, {c.id: await _status(session, c, payouts, now, tz) for c in of_order})
+        )
+    return rows
+
+
+async def _payouts_by_period(session: AsyncSession, partner_id: UUID) -> dict[tuple[str, str], str]:
+    """The status of the partner's payout in each run, by the run's period and currency."""
+    found = {}
+    for payout in await payout_run_service.partner_payouts(session, partner_id):
+        run = await payout_run_service.get_run(session, payout.run_id)
+        found[(run.period, run.currency)] = payout.status
+    return found
+
+
+async def _status(
+    session: AsyncSession, c: Commission, payouts: dict[tuple[str, str], str], now: datetime, tz: str
+) -> CommissionStatus:
+    period = payout_period(c.approved_at, tz) if c.approved_at is not None else None
+    payout_status = payouts.get((period, c.currency)) if period else None
+    stage = commission_stage(
+        status=c.status, is_held=c.is_order_held, reason=c.reason, payout_status=payout_status
+    )
+    passed_over = (
+        stage is CommissionStage.payable
+        and period is not None
+        and await payout_run_service.find_run(session, period=period, currency=c.currency) is not None
+    )
+    return CommissionStatus(
+        stage=stage,
+        expected_payout_on=expected_payout_on(
+            stage,
+            approve_after=c.approve_after,
+            approved_at=c.approved_at,
+            is_passed_over=passed_over,
+            now=now,
+            tz=tz,
+        ),
+        reason=c.reason,
+    )
