@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import structlog
 import swagger_ui
@@ -48,6 +49,9 @@ from campaigns.share.controllers import (
     ShareModerationPages,
     ShareSubmissionController,
 )
+from growth.alert import service as alert_service
+from growth.alert.controllers import AlertController, AlertPages
+from growth.analytics.controllers import AnalyticsController
 from growth.audit.controllers import AuditController
 from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController, DashboardController
@@ -62,12 +66,16 @@ from growth.core.i18n import HTML_LANG, install, negotiate_locale
 from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.core.mail import parse_smtp_url
-from growth.core.ports import EstimateFacts
+from growth.core.ports import CostLine, CostQuery, EstimateFacts, GrowthCosts
+from growth.customer import service as customer_service
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
 from growth.health.controllers import health
 from growth.ledger.controllers import CustomerBalanceController
 from growth.link.controllers import LinkController
+from growth.notification import service as notification_service
+from growth.notification.controllers import NotificationController, WebhookController
+from growth.notification.rules import Recipient, RecipientType
 from growth.order.controllers import OrderController
 from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
@@ -102,6 +110,7 @@ from payouts.portal.controllers import sign_in_redirect as portal_sign_in_redire
 from payouts.portal.errors import PartnerSignInRequired
 from payouts.provider import service as provider_service
 from payouts.provider.controllers import PayoutAccountController
+from payouts.provider.rules import mail_locale
 from payouts.statement.controllers import PartnerStatementController, StatementController, StatementPages
 
 log = structlog.get_logger()
@@ -155,12 +164,43 @@ def build_subscriptions(*, settings: Settings | None = None) -> Subscriptions:
         "payouts.account_change_mail",
         provider_service.make_account_change_mail_handler(settings or get_settings()),
     )
+    notify = notification_service.make_event_handler(
+        settings or get_settings(), notification_recipients(settings)
+    )
+    for event_name in notification_service.NOTIFYING_EVENTS:
+        subscriptions.add(event_name, "growth.notifications", notify)
     # The risk firewall's later decisions: both read the order's current review, so replays change nothing.
     subscriptions.add("order.review_decided", "campaigns.rewards", reward_service.on_order_review_decided)
     subscriptions.add(
         "order.review_decided", "payouts.commissions", commission_service.on_order_review_decided
     )
     return subscriptions
+
+
+def notification_recipients(settings: Settings | None = None) -> notification_service.RecipientLookup:
+    """Where customers and partners are told: their address, name and language (partners by country)."""
+    default_locale = (settings or get_settings()).default_locale
+
+    async def lookup(session: AsyncSession, kind: RecipientType, recipient_id: str) -> Recipient | None:
+        if kind is RecipientType.customer:
+            customer = (await customer_service.customers_by_id(session, [UUID(recipient_id)])).get(
+                UUID(recipient_id)
+            )
+            if customer is None or customer.deleted_at is not None:
+                return None
+            locale = negotiate_locale(customer.locale, default=default_locale)
+            return Recipient(customer.email, customer.name, locale)
+        try:
+            partner = await partner_service.get_partner(session, UUID(recipient_id))
+        except DomainError:  # gone: nobody to e-mail, and retrying the event would not bring it back
+            return None
+        return Recipient(partner.email, partner.name, mail_locale(partner.country, default_locale))
+
+    return lookup
+
+
+def _deliver_webhooks(session: AsyncSession, now: datetime, *, settings: Settings) -> Awaitable[int]:
+    return notification_service.deliver_due(session, now=now, settings=settings)
 
 
 def _approve_due_commissions(session: AsyncSession, now: datetime, *, tiers: TierPolicy) -> Awaitable[int]:
@@ -173,6 +213,18 @@ def _promote_partners(session: AsyncSession, now: datetime, *, tiers: TierPolicy
 
 def _approve_due_rewards(session: AsyncSession, now: datetime) -> Awaitable[int]:
     return reward_service.approve_due(session, now=now)
+
+
+async def check_delays(session: AsyncSession, now: datetime, *, settings: Settings) -> int:
+    """The delay check: late rewards (``campaigns``) and failed payouts (``payouts``) alert once each."""
+    delays = await reward_service.find_delays(
+        session,
+        now=now,
+        fulfilment_days=settings.gift_pack_fulfilment_days,
+        review_days=settings.review_alert_days,
+    )
+    delays += await payout_run_service.find_delays(session)
+    return await alert_service.raise_alerts(session, delays, now=now)
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -264,6 +316,26 @@ async def estimate_rewards(session: AsyncSession, order: EstimateFacts) -> int:
     return total
 
 
+async def analytics_costs(session: AsyncSession, query: CostQuery) -> GrowthCosts:
+    """The analytics' costs: rewards (by campaign kind) and shares from ``campaigns``, commissions."""
+    rewards = await reward_service.cost_by_kind(
+        session, since=query.since, until=query.until, campaign_id=query.campaign_id
+    )
+    commissions = await commission_service.cost_by_currency(
+        session, since=query.since, until=query.until, order_ids=query.campaign_orders
+    )
+    submitted, approved = await share_service.count_submissions(
+        session, since=query.since, until=query.until, campaign_id=query.campaign_id
+    )
+    return GrowthCosts(
+        rewards=tuple(CostLine(kind, currency, amount) for kind, currency, amount in rewards),
+        commissions=tuple(CostLine("partner", currency, amount) for currency, amount in commissions),
+        rewarded_orders=await reward_service.count_rewarded_orders(session, query.referred_orders),
+        share_submissions=submitted,
+        share_approvals=approved,
+    )
+
+
 def risk_policy(settings: Settings) -> RiskPolicy:
     """The risk firewall's program settings, with the estimate of rewards; ``ValueError`` when invalid."""
     return RiskPolicy.configured(
@@ -318,6 +390,19 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         settings.reward_job_interval_seconds,
     )
 
+    webhook_deliveries = PeriodicJob(
+        session_maker,
+        "notifications.deliver_webhooks",
+        partial(_deliver_webhooks, settings=settings),
+        settings.webhook_job_interval_seconds,
+    )
+    delay_checks = PeriodicJob(
+        session_maker,
+        "alerts.check_delays",
+        partial(check_delays, settings=settings),
+        settings.delay_job_interval_seconds,
+    )
+
     @asynccontextmanager
     async def workers(_: Litestar) -> AsyncIterator[None]:
         clicks.start()
@@ -325,9 +410,13 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         approvals.start()
         commission_approvals.start()
         promotions.start()
+        delay_checks.start()
+        webhook_deliveries.start()
         try:
             yield
         finally:
+            await webhook_deliveries.stop()
+            await delay_checks.stop()
             await approvals.stop()
             await commission_approvals.stop()
             await promotions.stop()
@@ -340,6 +429,10 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ),
         health,
         AuditController,
+        NotificationController,
+        WebhookController,
+        AlertController,
+        AlertPages,
         ApiKeyController,
         DashboardController,
         CustomerController,
@@ -382,6 +475,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         RewardRulePages,
         ReviewController,
         ReviewPages,
+        AnalyticsController,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)
@@ -407,8 +501,16 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "submissions_lookup": Provide(
                 lambda: share_service.submission_facts, use_cache=True, sync_to_thread=False
             ),
+            "analytics_costs": Provide(lambda: analytics_costs, use_cache=True, sync_to_thread=False),
+            "partner_names": Provide(
+                lambda: partner_service.partner_names, use_cache=True, sync_to_thread=False
+            ),
             "rewards_lookup": Provide(
-                lambda: reward_service.share_page_rewards, use_cache=True, sync_to_thread=False
+                lambda: partial(
+                    reward_service.share_page_rewards, fulfilment_days=settings.gift_pack_fulfilment_days
+                ),
+                use_cache=True,
+                sync_to_thread=False,
             ),
         },
         state=State(

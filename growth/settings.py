@@ -52,10 +52,23 @@ class Settings:
     """``smtp://host:port``; empty: e-mails are logged instead of sent."""
     mail_from: str = "growth@localhost"
     """Sender address of outgoing e-mail."""
+    webhook_timeout_seconds: float = 5.0
+    """How long one outgoing notification webhook request may take; a slower endpoint is retried."""
+    webhook_max_attempts: int = 8
+    """Attempts of a notification webhook delivery (back-off 30 s, 1 min, 2 min, ...) before it fails."""
+    webhook_job_interval_seconds: float = 10.0
+    """How often the embedded profile attempts the notification webhook deliveries that are due."""
     stripe_webhook_secret: str = ""
     """Signing secret (``whsec_...``) of the Stripe webhook endpoint; empty: ``/webhooks/stripe`` is 503."""
     reward_job_interval_seconds: float = 60.0
     """How often the embedded profile approves (and issues) rewards whose hold period has passed."""
+    gift_pack_fulfilment_days: int = 7
+    """How long a gift pack or sample may take from approval (or the shipment request) to leaving the
+    warehouse before the customer is told of the delay; also the date the share page expects it."""
+    review_alert_days: int = 3
+    """A reward whose order the risk review holds longer than this many days raises a delay alert."""
+    delay_job_interval_seconds: float = 300.0
+    """How often the embedded profile looks for items past their expected time (delay alerts)."""
     log_level: str = "INFO"
     log_json: bool = False
     """Render logs as JSON lines (production) instead of console text."""

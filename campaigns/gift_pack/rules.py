@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -10,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from growth.core.signing import webhook_mac
 
 
 class ShipmentStatus(StrEnum):
@@ -296,13 +297,9 @@ SIGNATURE_HEADER = "X-Growth-Signature"
 MAX_SIGNATURE_HEADER = 1000
 
 
-def _mac(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
 def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
     """The signature header value ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``."""
-    return f"t={timestamp},v1={_mac(secret, timestamp, body)}"
+    return f"t={timestamp},v1={webhook_mac(secret, timestamp, body)}"
 
 
 def verify_signature(secret: str, header: str, body: bytes, now_ts: int, tolerance_s: int = 300) -> bool:
@@ -323,6 +320,6 @@ def verify_signature(secret: str, header: str, body: bytes, now_ts: int, toleran
             signatures.append(value)
     if timestamp is None or not signatures or abs(now_ts - timestamp) > tolerance_s:
         return False
-    expected = _mac(secret, timestamp, body)
+    expected = webhook_mac(secret, timestamp, body)
     # Several v1 values let a receiver rotate secrets; compare each in constant time.
     return any(hmac.compare_digest(expected.encode(), s.encode()) for s in signatures)

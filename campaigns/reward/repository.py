@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns.campaign.models import Campaign
+from campaigns.gift_pack.models import Shipment
 from campaigns.reward.models import Reward, RewardRule
 
 _LIVE = ("pending", "approved", "issued", "fulfilled")
@@ -177,3 +179,50 @@ async def expired_coupons(session: AsyncSession, now: datetime, limit: int) -> l
         .with_for_update(skip_locked=True)
     )
     return list(await session.scalars(query))
+
+
+async def delay_candidates(session: AsyncSession, *, limit: int) -> list[tuple[Reward, bool]]:
+    """Rewards that may be late, with whether their pack's shipment left the warehouse: pending ones held
+    for review or waiting for stock, and packs approved or issued whose shipment has not shipped."""
+    ships = Reward.reward_type.in_(("gift_pack", "free_sample"))
+    query = (
+        select(Reward, Shipment.shipped_at.is_not(None))
+        .outerjoin(Shipment, Shipment.reward_id == Reward.id)
+        .where(
+            (
+                (Reward.status == "pending")
+                & (Reward.is_order_held.is_(True) | Reward.is_waiting_for_stock.is_(True))
+            )
+            | (ships & Reward.status.in_(("approved", "issued")) & Shipment.shipped_at.is_(None))
+        )
+        .order_by(Reward.created_at, Reward.id)
+        .limit(limit)
+    )
+    return [(reward, bool(shipped)) for reward, shipped in (await session.execute(query)).all()]
+
+
+async def cost_by_kind(
+    session: AsyncSession, *, since: datetime, until: datetime, campaign_id: UUID | None
+) -> list[tuple[str, str, int]]:
+    """``(campaign kind, currency, amount)`` of the rewards granted in ``[since, until)``, not voided."""
+    query = (
+        select(Campaign.kind, Reward.currency, func.sum(Reward.amount))
+        .join(Campaign, Campaign.id == Reward.campaign_id)
+        .where(
+            Reward.created_at >= since,
+            Reward.created_at < until,
+            Reward.status.not_in(("voided", "not_granted")),
+        )
+        .group_by(Campaign.kind, Reward.currency)
+    )
+    if campaign_id is not None:
+        query = query.where(Reward.campaign_id == campaign_id)
+    return [(k, c, int(a)) for k, c, a in await session.execute(query)]
+
+
+async def count_rewarded_orders(session: AsyncSession, order_ids: Select[tuple[UUID]]) -> int:
+    """How many of these orders earned a reward that was approved (or issued, fulfilled)."""
+    query = select(func.count(distinct(Reward.order_id))).where(
+        Reward.order_id.in_(order_ids), Reward.status.in_(("approved", "issued", "fulfilled"))
+    )
+    return int((await session.execute(query)).scalar_one())

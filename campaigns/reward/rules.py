@@ -306,11 +306,81 @@ def generate_coupon_code() -> str:
 
 
 def expected_date(
-    *, status: RewardStatus, approve_at: datetime | None, issued_at: datetime | None, fulfilment_days: int
+    *,
+    status: RewardStatus,
+    approve_at: datetime | None,
+    issued_at: datetime | None,
+    fulfilment_days: int,
+    is_held: bool = False,
+    ships: bool = True,
 ) -> datetime | None:
-    """When the reward should reach its next stage, as shown to the customer (None: nothing expected)."""
+    """When the reward should reach its next stage, as shown to the customer (None: nothing expected).
+
+    Pending: the end of the hold (none while the order is held for review: a person decides when).
+    Issued: a shipped reward is expected ``fulfilment_days`` after the shipment was requested.
+    """
     if status is RewardStatus.pending:
-        return approve_at
-    if status is RewardStatus.issued and issued_at is not None and fulfilment_days:
+        return None if is_held else approve_at
+    if status is RewardStatus.issued and ships and issued_at is not None and fulfilment_days:
         return issued_at + timedelta(days=fulfilment_days)
     return None
+
+
+class DelayKind(StrEnum):
+    """Why a reward is late (the values are ``growth.alert``'s alert kinds)."""
+
+    gift_pack_not_shipped = "gift_pack_not_shipped"
+    gift_pack_out_of_stock = "gift_pack_out_of_stock"
+    reward_in_review = "reward_in_review"
+
+
+@dataclass(frozen=True, slots=True)
+class DelayFacts:
+    """A reward as the delay check reads it."""
+
+    status: RewardStatus
+    reward_type: RewardType
+    created_at: datetime
+    has_order: bool
+    approve_at: datetime | None
+    approved_at: datetime | None
+    issued_at: datetime | None
+    is_waiting_for_stock: bool
+    is_order_held: bool
+    held_since: datetime | None
+    """When the order's review held it (the firewall's ``reviewed_at``)."""
+    is_shipped: bool
+    """The pack's shipment left the warehouse (shipped or delivered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RewardDelay:
+    kind: DelayKind
+    expected_at: datetime
+
+
+def reward_delay(
+    facts: DelayFacts, *, fulfilment_days: int, review_days: int, now: datetime
+) -> RewardDelay | None:
+    """The reward's delay at ``now``: what is late and since when it was expected, or None when on time.
+
+    - held for review longer than ``review_days``: ``reward_in_review``;
+    - a pack waiting for restock ``fulfilment_days`` past the hold's end (or its grant, without an order):
+      ``gift_pack_out_of_stock``;
+    - a pack approved (waiting for the address) or issued (shipment requested) and not shipped
+      ``fulfilment_days`` later: ``gift_pack_not_shipped``.
+    """
+    found: RewardDelay | None = None
+    if facts.status is RewardStatus.pending and facts.is_order_held and facts.held_since is not None:
+        found = RewardDelay(DelayKind.reward_in_review, facts.held_since + timedelta(days=review_days))
+    elif facts.status is RewardStatus.pending and facts.is_waiting_for_stock and facts.reward_type.ships:
+        start = facts.approve_at if facts.has_order else facts.created_at
+        if start is not None:
+            found = RewardDelay(DelayKind.gift_pack_out_of_stock, start + timedelta(days=fulfilment_days))
+    elif facts.reward_type.ships and not facts.is_shipped:
+        start = {RewardStatus.approved: facts.approved_at, RewardStatus.issued: facts.issued_at}.get(
+            facts.status
+        )
+        if start is not None:
+            found = RewardDelay(DelayKind.gift_pack_not_shipped, start + timedelta(days=fulfilment_days))
+    return found if found is not None and found.expected_at < now else None

@@ -32,6 +32,7 @@ from campaigns.reward.errors import (
 from campaigns.reward.models import Reward, RewardRule
 from campaigns.reward.rules import (
     REVIEW_REASON_LENGTH,
+    DelayFacts,
     OrderFacts,
     OutOfStock,
     RewardStatus,
@@ -41,15 +42,18 @@ from campaigns.reward.rules import (
     approve_after,
     budget_decision,
     can_move,
+    expected_date,
     generate_coupon_code,
     is_due,
     milestones_reached,
     not_qualifying_reason,
+    reward_delay,
     reward_value,
     rule_problem,
     void_reason,
 )
-from growth.core.events.service import DomainEvent
+from growth.alert import service as alert_service
+from growth.core.events.service import DomainEvent, publish
 from growth.core.money import Money
 from growth.core.ports import RewardFacts
 from growth.customer import service as customer_service
@@ -400,18 +404,42 @@ async def _issue(session: AsyncSession, reward: Reward, now: datetime) -> None:
         await ledger_service.post_entry(
             session, reference=f"reward:{reward.id}:issued", kind=entry_kind, lines=lines, occurred_at=now
         )
-    _move(reward, RewardStatus.issued, now)
+    await _move_and_tell(session, reward, RewardStatus.issued, now)
 
 
-def _move(reward: Reward, target: RewardStatus, now: datetime) -> None:
+def _move(reward: Reward, target: RewardStatus, now: datetime) -> bool:
     if not can_move(RewardStatus(reward.status), target):
-        return
+        return False
     reward.status = target.value
     setattr(reward, f"{target.value}_at", now)
+    return True
+
+
+async def _move_and_tell(session: AsyncSession, reward: Reward, target: RewardStatus, now: datetime) -> None:
+    """Move a reward to approved or issued and publish ``reward.<status>`` (the customer is notified)."""
+    if not _move(reward, target, now):
+        return
+    if reward.id is None:
+        await session.flush()
+    payload = {
+        "reward_id": str(reward.id),
+        "customer_id": str(reward.customer_id),
+        "campaign_id": str(reward.campaign_id),
+        "reward_type": reward.reward_type,
+        "side": reward.side,
+        "amount": reward.amount,
+        "currency": reward.currency,
+        "coupon_code": reward.coupon_code,
+        "sku": reward.sku,
+        "order_external_id": reward.order_external_id,
+        "share_submission_id": str(reward.share_submission_id) if reward.share_submission_id else None,
+        "at": now.isoformat(),
+    }
+    await publish(session, f"reward.{target.value}", payload, now=now)
 
 
 async def _approve(session: AsyncSession, reward: Reward, now: datetime) -> None:
-    _move(reward, RewardStatus.approved, now)
+    await _move_and_tell(session, reward, RewardStatus.approved, now)
     await _issue(session, reward, now)
 
 
@@ -741,7 +769,7 @@ async def confirm_address(
     await gift_pack_service.request_shipment(
         session, reward_id=reward.id, sku=reward.sku, address=address, now=now
     )
-    _move(reward, RewardStatus.issued, now)
+    await _move_and_tell(session, reward, RewardStatus.issued, now)
     await session.flush()
     return reward
 
@@ -802,13 +830,17 @@ async def rewards_of(
 
 
 async def share_page_rewards(
-    session: AsyncSession, customer_id: UUID, campaign_id: UUID
+    session: AsyncSession, customer_id: UUID, campaign_id: UUID, *, fulfilment_days: int = 0
 ) -> list[RewardFacts]:
-    """The customer's rewards in a campaign as their share page shows them, with the date each is expected."""
+    """The customer's rewards in a campaign as their share page shows them, with the date each is expected.
+
+    A reward held by the risk review is "in review" without its reasons (they are the firewall's)."""
     facts = []
     for reward in await repository.of_customer(session, customer_id, campaign_id):
         status = RewardStatus(reward.status)
-        needs_address = RewardType(reward.reward_type).ships and status is RewardStatus.approved
+        ships = RewardType(reward.reward_type).ships
+        needs_address = ships and status is RewardStatus.approved
+        is_in_review = status is RewardStatus.pending and reward.is_order_held
         facts.append(
             RewardFacts(
                 id=reward.id,
@@ -820,13 +852,22 @@ async def share_page_rewards(
                 rate_bps=reward.rate_bps,
                 coupon_code=reward.coupon_code if status is RewardStatus.issued else None,
                 sku=reward.sku,
-                reason=reward.reason,
-                expected_at=reward.approve_after if status is RewardStatus.pending else None,
+                reason=None if is_in_review else reward.reason,
+                expected_at=expected_date(
+                    status=status,
+                    approve_at=reward.approve_after,
+                    issued_at=reward.issued_at,
+                    fulfilment_days=fulfilment_days,
+                    is_held=reward.is_order_held,
+                    ships=ships,
+                ),
                 referee_customer_id=reward.referee_customer_id,
                 needs_address=needs_address,
                 item_name=(await gift_pack_service.get_pack(session, reward.sku)).name
                 if reward.sku
                 else None,
+                is_in_review=is_in_review,
+                is_waiting_for_stock=status is RewardStatus.pending and reward.is_waiting_for_stock,
             )
         )
     return facts
@@ -904,3 +945,86 @@ async def estimate_rewards(
                 spec, order_amount=order_amount, pack_value=pack_value, currency=currency
             ).amount
     return total
+
+
+# -------------------------------------------------------------------------------------------- delays
+
+
+async def find_delays(
+    session: AsyncSession, *, now: datetime, fulfilment_days: int, review_days: int, limit: int = 1000
+) -> list[alert_service.Delay]:
+    """Rewards past their expected time: packs not shipped or out of stock, orders in review too long."""
+    delays = []
+    for reward, is_shipped in await repository.delay_candidates(session, limit=limit):
+        review = (
+            await risk_service.get_review(session, reward.order_id)
+            if reward.is_order_held and reward.order_id
+            else None
+        )
+        found = reward_delay(
+            DelayFacts(
+                status=RewardStatus(reward.status),
+                reward_type=RewardType(reward.reward_type),
+                created_at=reward.created_at,
+                has_order=reward.order_id is not None,
+                approve_at=reward.approve_after,
+                approved_at=reward.approved_at,
+                issued_at=reward.issued_at,
+                is_waiting_for_stock=reward.is_waiting_for_stock,
+                is_order_held=reward.is_order_held,
+                held_since=review.reviewed_at if review else None,
+                is_shipped=is_shipped,
+            ),
+            fulfilment_days=fulfilment_days,
+            review_days=review_days,
+            now=now,
+        )
+        if found is not None:
+            delays.append(await _delay_of(session, reward, found.kind.value, found.expected_at))
+    return delays
+
+
+async def _delay_of(
+    session: AsyncSession, reward: Reward, kind: str, expected_at: datetime
+) -> alert_service.Delay:
+    """The alert of a late reward: the customer is told what happened and what they may do."""
+    alert_kind = alert_service.AlertKind(kind)
+    options = None
+    if alert_kind is alert_service.AlertKind.gift_pack_not_shipped and reward.status == RewardStatus.approved:
+        # Approved packs wait for the customer's address: confirming it is what moves them.
+        options = (alert_service.AlertOption.confirm_address, alert_service.AlertOption.contact_support)
+    pack_name = (await gift_pack_service.get_pack(session, reward.sku)).name if reward.sku else None
+    detail = {
+        alert_service.AlertKind.gift_pack_not_shipped: f"{pack_name or reward.sku} not shipped yet",
+        alert_service.AlertKind.gift_pack_out_of_stock: f"{pack_name or reward.sku} is out of stock",
+        alert_service.AlertKind.reward_in_review: "the reward's order is still in review",
+    }[alert_kind]
+    return alert_service.delay(
+        alert_kind,
+        recipient_type=alert_service.RecipientType.customer,
+        recipient_id=reward.customer_id,
+        subject_id=reward.id,
+        expected_at=expected_at,
+        detail=detail,
+        options=options,
+        context={
+            "campaign_id": str(reward.campaign_id),
+            "reward_type": reward.reward_type,
+            "sku": reward.sku,
+            "item_name": pack_name,
+            "amount": reward.amount,
+            "currency": reward.currency,
+        },
+    )
+
+
+async def cost_by_kind(
+    session: AsyncSession, *, since: datetime, until: datetime, campaign_id: UUID | None
+) -> list[tuple[str, str, int]]:
+    """``(campaign kind, currency, amount)`` of the rewards granted in a range (the analytics)."""
+    return await repository.cost_by_kind(session, since=since, until=until, campaign_id=campaign_id)
+
+
+async def count_rewarded_orders(session: AsyncSession, order_ids: Any) -> int:
+    """How many of these orders (a SELECT of ids) earned an approved reward (the analytics' funnel)."""
+    return await repository.count_rewarded_orders(session, order_ids)

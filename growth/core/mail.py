@@ -1,20 +1,19 @@
 """Sending e-mail over SMTP (``GROWTH_SMTP_URL``); without a server, mail is logged instead.
 
 ``smtp://host:port`` sends in the clear (a local relay), ``smtp+starttls://`` upgrades with STARTTLS,
-``smtps://`` connects with TLS; ``user:password@`` in the URL logs in. The standard library's
-``smtplib`` does the talking, in a worker thread so the event loop never waits on the network.
+``smtps://`` connects with TLS; ``user:password@`` in the URL logs in. ``aiosmtplib`` does the
+talking, on the event loop, so a slow server never blocks a thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
+import aiosmtplib
 import structlog
 
 from growth.core.errors import DomainError
@@ -74,20 +73,19 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
     return message
 
 
-def _deliver(server: SmtpServer, message: EmailMessage) -> None:
-    client: smtplib.SMTP
-    if server.scheme == "smtps":
-        client = smtplib.SMTP_SSL(
-            server.host, server.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
-    with client:
-        if server.scheme == "smtp+starttls":
-            client.starttls(context=ssl.create_default_context())
-        if server.username:
-            client.login(server.username, server.password or "")
-        client.send_message(message)
+async def _deliver(server: SmtpServer, message: EmailMessage) -> None:
+    await aiosmtplib.send(
+        message,
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.scheme == "smtps",
+        # A plain smtp:// relay is used as is: no opportunistic STARTTLS that a local relay may botch.
+        start_tls=server.scheme == "smtp+starttls",
+        tls_context=ssl.create_default_context() if server.scheme != "smtp" else None,
+        timeout=TIMEOUT_SECONDS,
+    )
 
 
 async def send(mail: Mail, *, smtp_url: str, sender: str) -> None:
@@ -98,8 +96,8 @@ async def send(mail: Mail, *, smtp_url: str, sender: str) -> None:
         log.info("mail.logged_not_sent", to=mail.to, subject=mail.subject, text=mail.text)
         return
     try:
-        await asyncio.to_thread(_deliver, server, message)
-    except (smtplib.SMTPException, OSError) as exc:
+        await _deliver(server, message)
+    except (aiosmtplib.SMTPException, OSError) as exc:
         log.warning("mail.not_sent", to=mail.to, subject=mail.subject, error=repr(exc))
         raise MailNotSent("the e-mail could not be sent; try again in a few minutes") from exc
     log.info("mail.sent", to=mail.to, subject=mail.subject)

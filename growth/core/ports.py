@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,6 +153,10 @@ class RewardFacts:
     """A pack waits for the customer to confirm the shipping address."""
     item_name: str | None = None
     """The gift pack's or sample's name."""
+    is_in_review: bool = False
+    """The earning order is held by the risk review: the page says "in review", never why."""
+    is_waiting_for_stock: bool = False
+    """A pack out of stock, waiting for the restock."""
 
 
 RewardsLookup = Callable[[AsyncSession, UUID, UUID], Awaitable[list[RewardFacts]]]
@@ -161,3 +166,54 @@ RewardsLookup = Callable[[AsyncSession, UUID, UUID], Awaitable[list[RewardFacts]
 async def no_rewards(_session: AsyncSession, _customer_id: UUID, _campaign_id: UUID) -> list[RewardFacts]:
     """The rewards lookup when no package grants rewards."""
     return []
+
+
+@dataclass(frozen=True, slots=True)
+class CostQuery:
+    """What the analytics ask ``campaigns`` and ``payouts`` for: costs and shares in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    campaign_id: UUID | None
+    referred_orders: Any
+    """A SELECT of the ids of the referred orders placed in the range (the funnel's rewarded stage)."""
+    campaign_orders: Any | None
+    """A SELECT of the ids of the orders attributed to ``campaign_id`` (commissions); None: all."""
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    channel: str
+    """``referral``, ``social_share`` or ``partner``."""
+    currency: str
+    amount: int
+    """Minor units of ``currency``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GrowthCosts:
+    """Rewards and commissions accrued in a range, the referred orders rewarded, posts submitted."""
+
+    rewards: tuple[CostLine, ...] = ()
+    commissions: tuple[CostLine, ...] = ()
+    rewarded_orders: int = 0
+    share_submissions: int = 0
+    share_approvals: int = 0
+
+
+GrowthCostsLookup = Callable[[AsyncSession, CostQuery], Awaitable[GrowthCosts]]
+"""``(session, query)`` -> the costs (the app factory asks ``campaigns`` and ``payouts``)."""
+
+
+async def no_costs(_session: AsyncSession, _query: CostQuery) -> GrowthCosts:
+    """The costs when no package grants rewards or commissions."""
+    return GrowthCosts()
+
+
+PartnerNamesLookup = Callable[[AsyncSession, list[UUID]], Awaitable[dict[UUID, str]]]
+"""``(session, partner_ids)`` -> the partners' names (top partners)."""
+
+
+async def no_partner_names(_session: AsyncSession, _ids: list[UUID]) -> dict[UUID, str]:
+    """The partner names when no package has partners."""
+    return {}

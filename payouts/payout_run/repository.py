@@ -119,3 +119,11 @@ async def partners_ever_paid(session: AsyncSession) -> list[UUID]:
 async def delete_skip(session: AsyncSession, skip: PayoutSkip) -> None:
     await session.delete(skip)
     await session.flush()
+
+
+async def failed_payouts(session: AsyncSession, *, limit: int) -> list[Payout]:
+    """Payouts the provider refused, oldest first (the delay check tells their partners)."""
+    query = (
+        select(Payout).where(Payout.status == "failed").order_by(Payout.created_at, Payout.id).limit(limit)
+    )
+    return list(await session.scalars(query))

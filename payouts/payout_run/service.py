@@ -17,8 +17,10 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.alert import service as alert_service
 from growth.audit import service as audit_service
 from growth.core.db import SessionMaker
+from growth.core.events.service import publish
 from growth.core.money import is_known_currency
 from growth.ledger import service as ledger_service
 from growth.settings import Settings
@@ -56,6 +58,8 @@ from payouts.provider import service as provider_service
 from payouts.statement import service as statement_service
 
 log = structlog.get_logger()
+PAYOUT_SENT = "payout.sent"
+PAYOUT_FAILED = "payout.failed"
 Line = ledger_service.Line
 
 
@@ -369,6 +373,7 @@ async def _execute_one(
         payout.status, payout.error = PayoutStatus.failed.value, exc.message[:500]
         back_to = ledger_service.partner_account(payout.partner_id, "payable")
         await _move(session, returned_ref(payout.id), "payout_returned", payout, in_payout, back_to, now)
+        await _publish_outcome(session, PAYOUT_FAILED, payout, now)
         log.warning("payouts.run.transfer_failed", payout_id=str(payout.id), error=exc.message)
         return
     payout.status, payout.provider_reference = PayoutStatus.sent.value, reference
@@ -376,7 +381,23 @@ async def _execute_one(
     await _move(
         session, sent_ref(payout.id), "payout_sent", payout, in_payout, clearing_account(payout.provider), now
     )
+    await _publish_outcome(session, PAYOUT_SENT, payout, now)
     log.info("payouts.run.transfer_sent", payout_id=str(payout.id), reference=reference)
+
+
+async def _publish_outcome(session: AsyncSession, name: str, payout: Payout, now: datetime) -> None:
+    """``payout.sent`` or ``payout.failed``: the partner is notified (e-mail, webhooks)."""
+    payload = {
+        "payout_id": str(payout.id),
+        "partner_id": str(payout.partner_id),
+        "run_id": str(payout.run_id),
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "provider": payout.provider,
+        "error": payout.error,
+        "at": now.isoformat(),
+    }
+    await publish(session, name, payload, now=now)
 
 
 async def _move(
@@ -657,3 +678,28 @@ async def _pay_released(
         run.status, run.finished_at = RunStatus.executing.value, None  # a payout is pending again
     payouts = await repository.payouts_of(session, run.id)
     return next(p for p in payouts if p.partner_id == partner_id), None
+
+
+# ------------------------------------------------------------------------------------- delay alerts
+
+
+async def find_delays(session: AsyncSession, *, limit: int = 1000) -> list[alert_service.Delay]:
+    """Failed payouts: the partner is told and may update the payout account (the run retries it)."""
+    return [
+        alert_service.delay(
+            alert_service.AlertKind.payout_failed,
+            recipient_type=alert_service.RecipientType.partner,
+            recipient_id=payout.partner_id,
+            subject_id=payout.id,
+            # The payout was due when the run created it.
+            expected_at=payout.created_at,
+            detail=f"payout failed: {payout.error or 'no reason given'}",
+            context={
+                "run_id": str(payout.run_id),
+                "amount": payout.amount,
+                "currency": payout.currency,
+                "provider": payout.provider,
+            },
+        )
+        for payout in await repository.failed_payouts(session, limit=limit)
+    ]

@@ -29,6 +29,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.core.events.service import publish
 from growth.core.money import Money
 from growth.ledger import service as ledger_service
 from payouts.commission import service as commission_service
@@ -57,6 +58,8 @@ from payouts.statement.rules import csv_filename as _csv_filename
 from payouts.statement.rules import statement_csv as _statement_csv
 
 log = structlog.get_logger()
+STATEMENT_ISSUED = "statement.issued"
+"""Published for each statement issued; the partner is notified."""
 
 
 # ------------------------------------------------------------------------------------------ issuing
@@ -166,6 +169,17 @@ async def _insert(session: AsyncSession, draft: StatementFacts, *, sequence: int
             error=type(exc.orig).__name__,
         )
         return False
+    payload = {
+        "statement_id": str(statement.id),
+        "partner_id": str(statement.partner_id),
+        "period": statement.period,
+        "currency": statement.currency,
+        "closing_payable": statement.closing_payable,
+        "closing_pending": statement.closing_pending,
+        "issued_at": now.isoformat(),
+    }
+    # The partner is told (e-mail, webhooks) once the statement is committed.
+    await publish(session, STATEMENT_ISSUED, payload, now=now)
     return True
 
 

@@ -1,0 +1,1 @@
+"""Notifications: e-mail to customers and partners, and signed outgoing webhooks."""
