@@ -20,3 +20,11 @@ def normalize_email(email: str) -> str:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def mask_email(email: str | None) -> str | None:
+    """An address as pages and logs may show it: ``mei.wang@example.com`` -> ``m***@example.com``."""
+    local, at, domain = (email or "").strip().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"{local[0]}***@{domain}"

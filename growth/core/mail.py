@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import structlog
 
+from growth.core.email import mask_email
 from growth.core.errors import DomainError
 
 log = structlog.get_logger()
@@ -98,6 +99,6 @@ async def send(mail: Mail, *, smtp_url: str, sender: str) -> None:
     try:
         await _deliver(server, message)
     except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("mail.not_sent", to=mail.to, subject=mail.subject, error=repr(exc))
+        log.warning("mail.not_sent", to=mask_email(mail.to), subject=mail.subject, error=repr(exc))
         raise MailNotSent("the e-mail could not be sent; try again in a few minutes") from exc
-    log.info("mail.sent", to=mail.to, subject=mail.subject)
+    log.info("mail.sent", to=mask_email(mail.to), subject=mail.subject)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.email import mask_email
 from growth.core.time import utc_now
 from growth.notification import service as notification_service
 from growth.notification.models import NotificationEmail, WebhookEndpoint
@@ -21,7 +22,6 @@ from growth.notification.schemas import (
     WebhookEndpointCreate,
     WebhookEndpointRead,
 )
-from growth.risk.rules import mask_email
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]

@@ -654,14 +654,6 @@ def review_line(approve: bool, decided_by: str, note: str | None) -> str:
     return f"{line}: {note}" + ("" if note[-1] in ".!?。！？" else ".")
 
 
-def mask_email(email: str | None) -> str | None:
-    """What the review queue shows of an address: ``mei.wang@example.com`` -> ``m***@example.com``."""
-    local, at, domain = (email or "").strip().rpartition("@")
-    if not at or not local or not domain:
-        return None
-    return f"{local[0]}***@{domain}"
-
-
 # What a review means for what the order earns (rewards in ``campaigns``, commissions in ``payouts``).
 
 

@@ -19,6 +19,7 @@ from growth.attribution.models import Attribution
 from growth.attribution.rules import Method
 from growth.audit import service as audit_service
 from growth.core.audit_port import Actor
+from growth.core.email import mask_email
 from growth.core.errors import DomainError
 from growth.core.events.service import publish
 from growth.core.ports import (
@@ -46,7 +47,6 @@ from growth.risk.rules import (
     decided_status,
     decision_move,
     load_disposable_domains,
-    mask_email,
     review_line,
     review_outcome,
     score,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from structlog.testing import capture_logs
 
 from growth.core.mail import Mail, MailNotSent, SmtpServer, build_message, parse_smtp_url, send
 from growth.settings import Settings
@@ -58,20 +59,24 @@ def test_message_headers_and_unicode() -> None:
 
 async def test_delivered_to_a_real_smtp_server(inbox: tuple[Inbox, int]) -> None:
     mails, port = inbox
-    await send(
-        Mail(to="li@example.com", to_name="Li Wei", subject="Hello", text="Body ✓"),
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        sender="partners@growth.test",
-    )
+    with capture_logs() as logs:
+        await send(
+            Mail(to="li@example.com", to_name="Li Wei", subject="Hello", text="Body ✓"),
+            smtp_url=f"smtp://127.0.0.1:{port}",
+            sender="partners@growth.test",
+        )
+    # The log says that it was sent, and to whom only masked: logs never hold a full address.
+    assert [(e["event"], e["to"]) for e in logs] == [("mail.sent", "l***@example.com")]
     [message] = mails.wait_for("li@example.com")
     assert message["Subject"] == "Hello" and "Li Wei" in message["To"]
     assert message.get_payload(decode=True).decode().strip() == "Body ✓"  # type: ignore[union-attr]
 
 
 async def test_a_server_that_is_not_there_is_mail_not_sent() -> None:
-    with pytest.raises(MailNotSent):
+    with capture_logs() as logs, pytest.raises(MailNotSent):
         await send(
             Mail(to="li@example.com", subject="x", text="y"),
             smtp_url=f"smtp://127.0.0.1:{_free_port()}",
             sender="a@b.c",
         )
+    assert "li@example.com" not in str(logs) and logs[-1]["to"] == "l***@example.com"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from growth.core.email import mask_email
 from growth.risk import forms
 from growth.risk.rules import (
     MAX_NOTE_LENGTH,
@@ -12,7 +13,6 @@ from growth.risk.rules import (
     ReviewStatus,
     clean_note,
     decision_move,
-    mask_email,
     review_line,
 )
 
