@@ -51,7 +51,7 @@ from campaigns.share.controllers import (
 )
 from growth.alert import service as alert_service
 from growth.alert.controllers import AlertController, AlertPages
-from growth.analytics.controllers import AnalyticsController
+from growth.analytics.controllers import AnalyticsController, AnalyticsPages
 from growth.audit.controllers import AuditController
 from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController, DashboardController
@@ -116,6 +116,8 @@ from payouts.statement.controllers import PartnerStatementController, StatementC
 log = structlog.get_logger()
 SWAGGER_ASSETS = "/static/swagger-ui"
 SWAGGER_UI_STATIC = Path(swagger_ui.__file__).parent / "static"
+ANALYTICS_ASSETS = "/static/analytics"
+ANALYTICS_STATIC = Path(__file__).parent / "analytics" / "static"
 CSRF_EXEMPT = [
     # Litestar searches the request path for these (re.findall), hence the anchors.
     r"^/api/",  # the JSON API: bearer API keys, never cookies
@@ -427,6 +429,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         create_static_files_router(
             path=SWAGGER_ASSETS, directories=[SWAGGER_UI_STATIC], include_in_schema=False
         ),
+        create_static_files_router(
+            path=ANALYTICS_ASSETS, directories=[ANALYTICS_STATIC], include_in_schema=False
+        ),
         health,
         AuditController,
         NotificationController,
@@ -476,6 +481,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         ReviewController,
         ReviewPages,
         AnalyticsController,
+        AnalyticsPages,
     ]
     if settings.demo:
         route_handlers.append(demo_shop)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import Provide
 from litestar.params import Parameter, QueryParameter
+from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.analytics import service as analytics_service
+from growth.analytics.errors import CampaignNotFound
 from growth.analytics.schemas import (
     DailyRead,
     FunnelRead,
@@ -19,8 +22,9 @@ from growth.analytics.schemas import (
     TopPartnersRead,
     TopReferrersRead,
 )
-from growth.core.auth.guards import api_key_guard, roles
+from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.errors import DomainError
 from growth.core.ports import CampaignTermsLookup, GrowthCostsLookup, PartnerNamesLookup
 from growth.core.time import utc_now
 from growth.settings import Settings
@@ -39,6 +43,17 @@ async def provide_filters(
     campaign_id: Annotated[str | None, Parameter(description="One campaign; all when absent")] = None,
 ) -> Filters:
     """The date range (the last 30 days by default) and campaign shared by every figure."""
+    return await _filters(db_session, settings, terms_lookup, first, last, campaign_id)
+
+
+async def _filters(
+    db_session: AsyncSession,
+    settings: Settings,
+    terms_lookup: CampaignTermsLookup,
+    first: str | None,
+    last: str | None,
+    campaign_id: str | None,
+) -> Filters:
     today = utc_now().astimezone(ZoneInfo(settings.timezone)).date()
     return await analytics_service.filters(
         db_session,
@@ -144,3 +159,81 @@ class AnalyticsController(Controller):
     ) -> Response[str]:
         view = await analytics_service.top_partners(db_session, filters, names_lookup=partner_names)
         return _csv(analytics_service.top_partners_csv(view), "top-partners")
+
+
+class AnalyticsPages(Controller):
+    """Marketing's analytics dashboard: the API's figures as cards and charts, and their CSV."""
+
+    path = "/marketing/analytics"
+    guards = [dashboard_guard]
+    opt = roles(Role.marketing)
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        terms_lookup: CampaignTermsLookup,
+        analytics_costs: GrowthCostsLookup,
+        partner_names: PartnerNamesLookup,
+        first: Annotated[str | None, QueryParameter(name="from")] = None,
+        last: Annotated[str | None, QueryParameter(name="to")] = None,
+        campaign_id: str | None = None,
+    ) -> Template:
+        context = dashboard_context(request, settings) | {
+            "form": {"from": first or "", "to": last or "", "campaign_id": campaign_id or ""},
+            "view": None,
+            "error": None,
+        }
+        try:
+            filters = await _filters(db_session, settings, terms_lookup, first, last, campaign_id)
+        except DomainError as exc:
+            error = "campaign" if isinstance(exc, CampaignNotFound) else "range"
+            return Template(
+                template_name="growth/analytics/dashboard.html.j2",
+                context=context | {"error": error},
+                status_code=exc.status_code,
+                headers={"Cache-Control": "no-store"},
+            )
+        view = await analytics_service.dashboard(
+            db_session,
+            filters,
+            costs_lookup=analytics_costs,
+            terms_lookup=terms_lookup,
+            names_lookup=partner_names,
+        )
+        query = {"from": filters.range.first_on.isoformat(), "to": filters.range.last_on.isoformat()}
+        if filters.campaign_id:
+            query["campaign_id"] = str(filters.campaign_id)
+        return Template(
+            template_name="growth/analytics/dashboard.html.j2",
+            context=context | {"view": view, "query": urlencode(query), "range": filters.read()},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @get([f"/{name}.csv" for name in analytics_service.CSV_EXPORTS])
+    async def csv_export(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        terms_lookup: CampaignTermsLookup,
+        analytics_costs: GrowthCostsLookup,
+        partner_names: PartnerNamesLookup,
+        first: Annotated[str | None, QueryParameter(name="from")] = None,
+        last: Annotated[str | None, QueryParameter(name="to")] = None,
+        campaign_id: str | None = None,
+    ) -> Response[str]:
+        name = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
+        filters = await _filters(db_session, settings, terms_lookup, first, last, campaign_id)
+        text = await analytics_service.export_csv(
+            db_session,
+            filters,
+            name,
+            costs_lookup=analytics_costs,
+            terms_lookup=terms_lookup,
+            names_lookup=partner_names,
+        )
+        return _csv(text, name)

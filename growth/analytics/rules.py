@@ -187,3 +187,11 @@ def csv_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[l
         return "" if v is None else spreadsheet_safe(str(v))
 
     return [list(header), *([cell(v) for v in row] for row in rows)]
+
+
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(text: str) -> str:
+    """JSON text made safe inside an HTML ``<script>`` element: no ``</script>``, no ``<!--``, same value."""
+    return "".join(_SCRIPT_ESCAPES.get(ch, ch) for ch in text)

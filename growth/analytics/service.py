@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.analytics import repository, rules
@@ -264,3 +266,71 @@ def top_partners_csv(v: TopPartnersRead) -> str:
     return csv_text(
         rules.csv_table(("partner_id", "name", "referred_customers", "referred_orders", "revenue"), rows)
     )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Marketing's analytics page: every figure of the filters, as the API returns each of them."""
+
+    summary: SummaryRead
+    funnel: FunnelRead
+    daily: DailyRead
+    heatmap: HeatmapRead
+    top_referrers: TopReferrersRead
+    top_partners: TopPartnersRead
+
+    def charts_json(self) -> str:
+        """The charts' data for a ``<script type="application/json">`` element, keyed like the API's paths."""
+        data = {
+            "funnel": self.funnel,
+            "daily": self.daily,
+            "heatmap": self.heatmap,
+            "top-referrers": self.top_referrers,
+            "top-partners": self.top_partners,
+        }
+        return rules.script_json(msgspec.json.encode(data).decode())
+
+
+async def dashboard(
+    session: AsyncSession,
+    f: Filters,
+    *,
+    costs_lookup: GrowthCostsLookup,
+    terms_lookup: CampaignTermsLookup,
+    names_lookup: PartnerNamesLookup,
+) -> Dashboard:
+    """Every figure of the filters, for the dashboard page."""
+    return Dashboard(
+        await summary(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup),
+        await funnel(session, f, costs_lookup=costs_lookup),
+        await daily(session, f),
+        await heatmap(session, f),
+        await top_referrers(session, f),
+        await top_partners(session, f, names_lookup=names_lookup),
+    )
+
+
+CSV_EXPORTS = ("summary", "funnel", "daily", "heatmap", "top-referrers", "top-partners")
+
+
+async def export_csv(
+    session: AsyncSession,
+    f: Filters,
+    name: str,
+    *,
+    costs_lookup: GrowthCostsLookup,
+    terms_lookup: CampaignTermsLookup,
+    names_lookup: PartnerNamesLookup,
+) -> str:
+    """One of ``CSV_EXPORTS`` as CSV, built by the same function as the API's ``.csv`` of that name."""
+    if name == "summary":
+        return summary_csv(await summary(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup))
+    if name == "funnel":
+        return funnel_csv(await funnel(session, f, costs_lookup=costs_lookup))
+    if name == "daily":
+        return daily_csv(await daily(session, f))
+    if name == "heatmap":
+        return heatmap_csv(await heatmap(session, f))
+    if name == "top-referrers":
+        return top_referrers_csv(await top_referrers(session, f))
+    return top_partners_csv(await top_partners(session, f, names_lookup=names_lookup))

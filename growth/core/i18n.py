@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from babel import Locale
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -94,6 +95,14 @@ def money_filter(context: Context, value: Money) -> str:
 
 
 @pass_context
+def percent_filter(context: Context, bps: int | None) -> str:
+    """Basis points as a percentage with two decimals (``12.34%``) in the page's locale; a dash for none."""
+    if bps is None:
+        return "\u2013"
+    return format_percent(Decimal(bps) / 10_000, "#,##0.00%", locale=Locale.parse(_locale_of(context)))
+
+
+@pass_context
 def local_dt_filter(context: Context, value: datetime, fmt: str = "medium") -> str:
     """An instant shown in the program's time zone and the page's locale."""
     tz = context.get("timezone") or "UTC"
@@ -107,4 +116,5 @@ def install(env: Environment) -> None:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = money_filter
     env.filters["local_dt"] = local_dt_filter
+    env.filters["percent"] = percent_filter
     env.globals["money_of"] = Money  # money_of(minor_units, currency) | money
