@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.notification.models import NotificationEmail, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+Query = TypeVar("Query", bound=Select[Any])
 
 
 async def find_email(
@@ -25,17 +28,39 @@ async def find_email(
     )
 
 
-async def list_emails(
-    session: AsyncSession, *, kind: str | None, status: str | None, limit: int, offset: int
-) -> list[NotificationEmail]:
-    """The newest e-mails first, optionally of one kind or status."""
-    query = select(NotificationEmail)
+def _emails_where(query: Query, kind: str | None, status: str | None) -> Query:
     if kind:
         query = query.where(NotificationEmail.kind == kind)
     if status:
         query = query.where(NotificationEmail.status == status)
+    return query
+
+
+async def list_emails(
+    session: AsyncSession, *, kind: str | None, status: str | None, limit: int, offset: int
+) -> list[NotificationEmail]:
+    """The newest e-mails first, optionally of one kind or status."""
+    query = _emails_where(select(NotificationEmail), kind, status)
     query = query.order_by(NotificationEmail.created_at.desc(), NotificationEmail.id.desc())
     return list(await session.scalars(query.limit(limit).offset(offset)))
+
+
+async def count_emails(session: AsyncSession, *, kind: str | None, status: str | None) -> int:
+    """How many e-mails ``list_emails`` pages through."""
+    query = _emails_where(select(func.count()).select_from(NotificationEmail), kind, status)
+    return int(await session.scalar(query) or 0)
+
+
+async def get_email(session: AsyncSession, email_id: UUID) -> NotificationEmail | None:
+    return await session.get(NotificationEmail, email_id)
+
+
+async def endpoints_by_id(session: AsyncSession, endpoint_ids: list[UUID]) -> dict[UUID, WebhookEndpoint]:
+    """These endpoints, deleted ones included (the log names them)."""
+    if not endpoint_ids:
+        return {}
+    found = await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(set(endpoint_ids))))
+    return {e.id: e for e in found}
 
 
 async def active_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
@@ -84,14 +109,24 @@ async def due_deliveries(session: AsyncSession, *, now: datetime, limit: int) ->
     return list(await session.scalars(query))
 
 
-async def list_deliveries(
-    session: AsyncSession, *, endpoint_id: UUID | None, status: str | None, limit: int, offset: int
-) -> list[WebhookDelivery]:
-    query = select(WebhookDelivery)
+def _deliveries_where(query: Query, endpoint_id: UUID | None, status: str | None) -> Query:
     if endpoint_id:
         query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     if status:
         query = query.where(WebhookDelivery.status == status)
+    return query
+
+
+async def count_deliveries(session: AsyncSession, *, endpoint_id: UUID | None, status: str | None) -> int:
+    """How many deliveries ``list_deliveries`` pages through."""
+    query = _deliveries_where(select(func.count()).select_from(WebhookDelivery), endpoint_id, status)
+    return int(await session.scalar(query) or 0)
+
+
+async def list_deliveries(
+    session: AsyncSession, *, endpoint_id: UUID | None, status: str | None, limit: int, offset: int
+) -> list[WebhookDelivery]:
+    query = _deliveries_where(select(WebhookDelivery), endpoint_id, status)
     query = query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
     return list(await session.scalars(query.limit(limit).offset(offset)))
 

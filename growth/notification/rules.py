@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale
-from babel.dates import format_date
 from babel.numbers import format_currency
 
+from growth.core.i18n import date_text
 from growth.core.money import Money
 from growth.core.signing import webhook_mac
-from growth.core.time import to_local
 
 TIMESTAMP_HEADER = "X-Growth-Timestamp"
 SIGNATURE_HEADER = "X-Growth-Signature"
@@ -44,6 +43,21 @@ class RecipientType(StrEnum):
     partner = "partner"
 
 
+class EmailStatus(StrEnum):
+    """``sent``: handed to the SMTP server; ``stored``: kept in the outbox (no SMTP server)."""
+
+    sent = "sent"
+    stored = "stored"
+
+
+class DeliveryStatus(StrEnum):
+    """``pending`` (due at its next attempt), ``delivered`` (a 2xx) or ``failed`` (out of attempts)."""
+
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """One notification: its kind, who receives it and the facts its message is made of."""
@@ -52,6 +66,8 @@ class Notice:
     recipient_type: RecipientType
     recipient_id: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    emailed: bool = True
+    """False when another notice of the same event already e-mails this recipient (webhooks only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,10 @@ def _friend_ordered(payload: Mapping[str, Any]) -> list[Notice]:
 
 def _delay(payload: Mapping[str, Any]) -> list[Notice]:
     recipient_type = RecipientType(payload["recipient_type"])
-    return [Notice(Kind.delay_alert, recipient_type, str(payload["recipient_id"]), payload)]
+    # ``payout.failed`` already e-mailed the partner with the same options: one e-mail, not two.
+    # The alert still reaches marketing's list and the webhooks.
+    emailed = payload.get("kind") != "payout_failed"
+    return [Notice(Kind.delay_alert, recipient_type, str(payload["recipient_id"]), payload, emailed=emailed)]
 
 
 EVENTS: dict[str, Callable[[Mapping[str, Any]], list[Notice]]] = {
@@ -98,6 +117,13 @@ EVENTS: dict[str, Callable[[Mapping[str, Any]], list[Notice]]] = {
 """The outbox events that notify, and the notices each one makes."""
 
 
+def filter_problem(name: str, value: str | None, known: type[StrEnum]) -> str | None:
+    """Why ``value`` cannot filter a list by ``name``, or None (no filter, or a known value)."""
+    if value is None or value in known.__members__:
+        return None
+    return f"unknown {name} {value[:40]!r}; one of: {', '.join(known)}"
+
+
 def notices_for(event_name: str, payload: Mapping[str, Any]) -> list[Notice]:
     """The notifications an outbox event makes; none for an event that notifies nobody."""
     make = EVENTS.get(event_name)
@@ -110,14 +136,6 @@ def notices_for(event_name: str, payload: Mapping[str, Any]) -> list[Notice]:
 def money_text(amount: int, currency: str, locale: str) -> str:
     """Minor units for people, in ``locale``: ``¥1,234.50``, ``$20.00``."""
     return format_currency(Money(amount, currency).to_decimal(), currency, locale=Locale.parse(locale))
-
-
-def date_text(at: datetime | date, locale: str, tz: str) -> str:
-    """A calendar date for people: ``Nov 26, 2026``, ``2026年11月26日``."""
-    day = to_local(at, tz).date() if isinstance(at, datetime) else at
-    return format_date(
-        day, format="long" if locale.startswith("zh") else "medium", locale=Locale.parse(locale)
-    )
 
 
 def _at(data: Mapping[str, Any], *keys: str) -> datetime | None:
@@ -197,9 +215,16 @@ def render(
             "reward_in_review": _("Your reward is still being checked."),
             "payout_failed": _("Your payout could not be sent."),
         }.get(str(data.get("kind")), _("Something is taking longer than we said."))
-        line = what + " " + _("It was expected by %(date)s.") % {"date": on("expected_at", "detected_at")}
+        # Chinese sentences follow each other without a space, and list with the full-width semicolon.
+        space, semicolon = ("", "；") if locale.startswith("zh") else (" ", "; ")
+        line = what + space + _("It was expected by %(date)s.") % {"date": on("expected_at", "detected_at")}
+        context = data.get("context") or {}
+        credit = context.get("store_credit_amount")
         choices = {
-            "take_store_credit_now": _("take store credit now"),
+            "take_store_credit_now": _("take %(amount)s in store credit now")
+            % {"amount": money_text(int(credit), str(context["currency"]), locale)}
+            if credit and context.get("currency")
+            else _("take store credit now"),
             "wait_for_restock": _("wait for the restock"),
             "confirm_address": _("confirm your shipping address on your share page"),
             "wait": _("wait: we are on it"),
@@ -208,10 +233,13 @@ def render(
         }
         options = [choices.get(str(option), str(option)) for option in data.get("options") or []]
         detail = (
-            _("Your options: %(options)s") % {"options": "; ".join(options)}
+            _("Your options: %(options)s") % {"options": semicolon.join(options)}
             if options
             else _("We are on it and will tell you when it is done.")
         )
+        on_page = {"take_store_credit_now", "confirm_address"} & {str(o) for o in data.get("options") or []}
+        if data.get("share_url") and on_page:
+            detail += "\n\n" + _("Choose on your share page: %(url)s") % {"url": data["share_url"]}
     return subject, "\n\n".join([greeting, line, detail])
 
 

@@ -62,3 +62,4 @@ class WebhookDeliveryRead(msgspec.Struct):
     delivered_at: datetime | None
     payload: dict[str, Any]
     log: list[WebhookAttemptRead]
+    created_at: datetime

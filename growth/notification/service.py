@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 import httpx
@@ -31,17 +32,22 @@ from growth.customer import service as customer_service
 from growth.customer.rules import initials
 from growth.notification import repository
 from growth.notification.errors import (
+    InvalidNotificationFilter,
     InvalidWebhookEndpoint,
+    NotificationEmailNotFound,
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
 )
 from growth.notification.models import NotificationEmail, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from growth.notification.rules import (
     EVENTS,
+    DeliveryStatus,
+    EmailStatus,
     Kind,
     Notice,
     Recipient,
     RecipientType,
+    filter_problem,
     kinds_problem,
     next_retry,
     notices_for,
@@ -50,6 +56,7 @@ from growth.notification.rules import (
     url_problem,
     webhook_body,
 )
+from growth.referral_code import service as referral_code_service
 from growth.settings import Settings
 
 log = structlog.get_logger()
@@ -67,6 +74,29 @@ class DeliveryView:
     attempts: list[WebhookAttempt] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class EmailPage:
+    """One page of the e-mail outbox and how many e-mails the filter matches in all."""
+
+    emails: list[NotificationEmail]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLog:
+    """One page of the delivery log, how many deliveries match, and the endpoints they went to."""
+
+    deliveries: list[DeliveryView]
+    total: int
+    endpoints: dict[UUID, WebhookEndpoint]
+    """The endpoints of these deliveries, deleted ones included."""
+
+
+def _check_filter(name: str, value: str | None, known: type[StrEnum]) -> None:
+    if problem := filter_problem(name, value, known):
+        raise InvalidNotificationFilter(problem)
+
+
 # --- notifying ----------------------------------------------------------------------------------
 
 
@@ -77,6 +107,19 @@ async def _with_friend(session: AsyncSession, notice: Notice) -> Notice:
     friend_id = UUID(str(notice.data["referee_customer_id"]))
     friend = (await customer_service.customers_by_id(session, [friend_id])).get(friend_id)
     data = {**notice.data, "friend_initials": initials(friend.name if friend else None)}
+    return Notice(notice.kind, notice.recipient_type, notice.recipient_id, data)
+
+
+def _with_share_url(notice: Notice, settings: Settings) -> Notice:
+    """A customer's delay alert links the share page where they choose what to do (the e-mail only:
+    the link opens the page without signing in, so webhook bodies never carry it)."""
+    context = notice.data.get("context") or {}
+    if notice.kind is not Kind.delay_alert or not context.get("share_code"):
+        return notice
+    links = referral_code_service.links_for(
+        str(context["share_code"]), base_url=settings.base_url, secret=settings.resolved_secret()
+    )
+    data = {**notice.data, "share_url": f"{links.share_url}#rewards"}
     return Notice(notice.kind, notice.recipient_type, notice.recipient_id, data)
 
 
@@ -164,8 +207,10 @@ async def notify(
     notice = await _with_friend(session, notice)
     recipient = await recipients(session, notice.recipient_type, notice.recipient_id)
     email = None
-    if recipient is not None:
-        email = await _email(session, event_id, notice, recipient, settings=settings, now=now)
+    if recipient is not None and notice.emailed:
+        email = await _email(
+            session, event_id, _with_share_url(notice, settings), recipient, settings=settings, now=now
+        )
     await _queue_webhooks(session, event_id, occurred_at, notice, now=now)
     return email
 
@@ -196,8 +241,26 @@ async def list_emails(
     limit: int = 50,
     offset: int = 0,
 ) -> list[NotificationEmail]:
-    """The e-mail outbox, newest first."""
+    """The e-mail outbox, newest first; ``InvalidNotificationFilter`` for an unknown kind or status."""
+    _check_filter("kind", kind, Kind)
+    _check_filter("status", status, EmailStatus)
     return await repository.list_emails(session, kind=kind, status=status, limit=limit, offset=offset)
+
+
+async def email_outbox(
+    session: AsyncSession, *, kind: str | None, status: str | None, limit: int, offset: int
+) -> EmailPage:
+    """A page of the e-mail outbox, newest first, and the number of e-mails the filter matches."""
+    emails = await list_emails(session, kind=kind, status=status, limit=limit, offset=offset)
+    return EmailPage(emails, await repository.count_emails(session, kind=kind, status=status))
+
+
+async def get_email(session: AsyncSession, email_id: UUID) -> NotificationEmail:
+    """One e-mail of the outbox; ``NotificationEmailNotFound`` when unknown."""
+    email = await repository.get_email(session, email_id)
+    if email is None:
+        raise NotificationEmailNotFound(f"no e-mail {email_id}")
+    return email
 
 
 # --- webhook endpoints --------------------------------------------------------------------------
@@ -356,8 +419,20 @@ async def list_deliveries(
     limit: int = 50,
     offset: int = 0,
 ) -> list[DeliveryView]:
-    """The delivery log, newest first, each with its attempts."""
+    """The delivery log, newest first, each with its attempts; ``InvalidNotificationFilter`` for an
+    unknown status."""
+    _check_filter("status", status, DeliveryStatus)
     deliveries = await repository.list_deliveries(
         session, endpoint_id=endpoint_id, status=status, limit=limit, offset=offset
     )
     return await _views(session, deliveries)
+
+
+async def delivery_log(
+    session: AsyncSession, *, endpoint_id: UUID | None, status: str | None, limit: int, offset: int
+) -> DeliveryLog:
+    """A page of the delivery log with each attempt, the number of matching deliveries and their endpoints."""
+    views = await list_deliveries(session, endpoint_id=endpoint_id, status=status, limit=limit, offset=offset)
+    total = await repository.count_deliveries(session, endpoint_id=endpoint_id, status=status)
+    endpoints = await repository.endpoints_by_id(session, [v.delivery.endpoint_id for v in views])
+    return DeliveryLog(views, total, endpoints)

@@ -152,8 +152,8 @@ class TestEmail:
         ]
         assert "B. L. 于 2026年11月26日 使用您的推荐码下单，金额 ¥1,234.50。" in body(to_mei[0])
         assert "您的优惠码：THANKS-7" in body(to_mei[2])
-        assert "您的礼包尚未发货。 原预计 2026年11月26日 完成。" in body(to_mei[4])
-        assert "您可以选择：立即领取等值余额; 等待补货" in body(to_mei[4])
+        assert "您的礼包尚未发货。原预计 2026年11月26日 完成。" in body(to_mei[4])
+        assert "您可以选择：立即领取等值余额；等待补货" in body(to_mei[4])
         assert subjects(to_tea) == [
             "您 2026-10 的佣金对账单已出",
             "您的付款已发出",
@@ -214,6 +214,29 @@ class TestEmail:
         async with session_maker() as s:
             assert await s.scalar(select(func.count()).select_from(NotificationEmail)) == 0
             assert await s.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+    async def test_a_failed_payout_is_e_mailed_once_though_its_delay_alert_follows(
+        self, session_maker: SessionMaker, settings: Settings, receiver: Receiver
+    ) -> None:
+        ids = await people(session_maker)
+        await endpoint_for(session_maker, receiver, ["payout_failed", "delay_alert"])
+        at = PLACED.isoformat()
+        await handle(
+            session_maker,
+            settings,
+            event("payout.failed", {"partner_id": ids["acme"], "at": at, "amount": 500, "currency": "USD"}),
+            event(
+                "delay.alerted",
+                {"recipient_type": "partner", "recipient_id": ids["acme"], "kind": "payout_failed"}
+                | {"expected_at": at, "detected_at": at, "options": ["update_payout_account"]},
+            ),
+        )
+        async with session_maker() as s:
+            emails = await notification_service.list_emails(s, limit=10)
+            deliveries = await notification_service.list_deliveries(s)
+        # One e-mail (the failed payout's); the alert still reaches the endpoints.
+        assert [e.kind for e in emails] == ["payout_failed"]
+        assert sorted(v.delivery.kind for v in deliveries) == ["delay_alert", "payout_failed"]
 
     async def test_an_unknown_recipient_is_skipped_not_retried_forever(
         self, session_maker: SessionMaker, settings: Settings
