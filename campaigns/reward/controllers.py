@@ -228,9 +228,23 @@ class CustomerRewardController(Controller):
         )
         return reward_read(reward)
 
+    @post(
+        "/{reward_id:uuid}/store-credit",
+        summary="Take store credit now instead of waiting for a gift pack's restock (idempotent)",
+        status_code=200,
+    )
+    async def take_store_credit(
+        self, db_session: AsyncSession, settings: Settings, token: str, reward_id: UUID
+    ) -> RewardRead:
+        customer_id = await _share_customer(db_session, token, settings)
+        reward = await reward_service.take_store_credit(
+            db_session, reward_id=reward_id, customer_id=customer_id, now=utc_now()
+        )
+        return reward_read(reward)
+
 
 class CustomerRewardPages(Controller):
-    """The share page's address form (a browser post, with its CSRF token)."""
+    """The share page's reward forms: the address, store credit now (browser posts, with CSRF)."""
 
     path = "/share/{token:str}/rewards"
     include_in_schema = False
@@ -263,6 +277,22 @@ class CustomerRewardPages(Controller):
                 raise
             return Redirect(f"/share/{token}?address_error={exc.code()}#rewards", status_code=303)
         return Redirect(f"/share/{token}?address_saved=1#rewards", status_code=303)
+
+    @post("/{reward_id:uuid}/store-credit", status_code=303)
+    async def take_store_credit(
+        self, db_session: AsyncSession, settings: Settings, token: str, reward_id: UUID
+    ) -> Redirect:
+        try:
+            customer_id = await _share_customer(db_session, token, settings)
+            await reward_service.take_store_credit(
+                db_session, reward_id=reward_id, customer_id=customer_id, now=utc_now()
+            )
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            await db_session.rollback()  # the redirect would commit: keep nothing of a refused choice
+            return Redirect(f"/share/{token}?credit_error={exc.code()}#rewards", status_code=303)
+        return Redirect(f"/share/{token}?credit_taken=1#rewards", status_code=303)
 
 
 RuleFormData = Annotated[forms.RuleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -31,3 +31,11 @@ class RewardNotAwaitingAddress(Conflict):
 
 class CouponNotFound(NotFound):
     pass
+
+
+class RewardNotWaitingForStock(Conflict):
+    """Only a gift pack waiting for its restock can be taken as store credit instead."""
+
+
+class StoreCreditNotAvailable(Conflict):
+    """The store credit cannot be granted now (budget, cap, no value): the reward keeps waiting."""

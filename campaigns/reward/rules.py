@@ -125,8 +125,39 @@ def reward_outcome(
             return RewardOutcome.budget_exhausted
         return RewardOutcome.out_of_stock if "out of stock" in text else RewardOutcome.not_granted
     if is_granted:
-        return RewardOutcome.alternative if text.endswith("instead") else RewardOutcome.granted
+        is_alternative = text.endswith("instead") or text.startswith(STORE_CREDIT_CHOSEN)
+        return RewardOutcome.alternative if is_alternative else RewardOutcome.granted
     return RewardOutcome.waiting if is_waiting_for_stock else RewardOutcome.pending
+
+
+STORE_CREDIT_CHOSEN = "customer chose store credit instead of waiting for gift pack"
+"""How the reason of a pack the customer took as store credit starts (it marks the choice as made)."""
+
+
+def store_credit_chosen_reason(sku: str) -> str:
+    """The reason recorded when the customer takes store credit instead of waiting for pack ``sku``."""
+    return f"{STORE_CREDIT_CHOSEN} {sku}"
+
+
+def has_chosen_store_credit(reward_type: RewardType, reason: str | None) -> bool:
+    """Whether this reward is a pack its customer already took as store credit."""
+    return reward_type is RewardType.store_credit and (reason or "").startswith(STORE_CREDIT_CHOSEN)
+
+
+def store_credit_instead(*, alternative_amount: int | None, pack_value: int, currency: str) -> Money:
+    """A waiting pack as store credit: the rule's alternative amount, else the pack's value."""
+    return Money(alternative_amount or pack_value, currency)
+
+
+def store_credit_problem(
+    *, status: RewardStatus, reward_type: RewardType, is_waiting_for_stock: bool
+) -> str | None:
+    """Why this reward cannot be taken as store credit instead of waiting, or None."""
+    if not reward_type.ships:
+        return f"this reward is {reward_type.value.replace('_', ' ')}, not a gift pack"
+    if status is not RewardStatus.pending or not is_waiting_for_stock:
+        return f"this gift pack is {status.value.replace('_', ' ')} and not waiting for a restock"
+    return None
 
 
 # Which reward types each side may give.

@@ -26,7 +26,9 @@ from campaigns.reward.errors import (
     NoWelcomeReward,
     RewardNotAwaitingAddress,
     RewardNotFound,
+    RewardNotWaitingForStock,
     RewardRuleNotFound,
+    StoreCreditNotAvailable,
     WelcomeNotAllowed,
 )
 from campaigns.reward.models import Reward, RewardRule
@@ -44,12 +46,16 @@ from campaigns.reward.rules import (
     can_move,
     expected_date,
     generate_coupon_code,
+    has_chosen_store_credit,
     is_due,
     milestones_reached,
     not_qualifying_reason,
     reward_delay,
     reward_value,
     rule_problem,
+    store_credit_chosen_reason,
+    store_credit_instead,
+    store_credit_problem,
     void_reason,
 )
 from growth.alert import service as alert_service
@@ -753,6 +759,70 @@ async def on_gift_pack_restocked(session: AsyncSession, event: DomainEvent) -> N
             await _approve(session, reward, event.occurred_at)
 
 
+async def take_store_credit(
+    session: AsyncSession, *, reward_id: UUID, customer_id: UUID, now: datetime
+) -> Reward:
+    """The customer takes store credit now instead of waiting for a pack's restock; asking again returns it.
+
+    The waiting pack reserved neither stock nor budget, so the credit is granted as any reward is
+    (budget and referrer cap under the campaign lock), then proceeds as a restocked pack would:
+    approved and issued at once when nothing holds it any more, else by the approval job.
+    """
+    reward = await repository.get(session, reward_id, for_update=True)
+    if reward is None or reward.customer_id != customer_id:
+        raise RewardNotFound("no such reward")
+    if has_chosen_store_credit(RewardType(reward.reward_type), reward.reason):
+        return reward  # chosen already: the same answer, nothing changes
+    problem = store_credit_problem(
+        status=RewardStatus(reward.status),
+        reward_type=RewardType(reward.reward_type),
+        is_waiting_for_stock=reward.is_waiting_for_stock,
+    )
+    if problem:
+        raise RewardNotWaitingForStock(problem)
+    assert reward.sku is not None
+    credit = await _credit_instead(session, reward)
+    if credit.amount <= 0:
+        raise StoreCreditNotAvailable("this gift pack has no value to take as store credit")
+    campaign = await campaign_service.lock_campaign(session, reward.campaign_id)
+    granted = None
+    if reward.side == Side.referrer:
+        granted = await repository.count_granted_referrals(session, campaign.id, reward.customer_id)
+    decision = budget_decision(
+        credit,
+        budget_amount=campaign.budget_amount,
+        budget_spent=campaign.budget_spent,
+        cap=campaign.per_referrer_cap,
+        referrer_granted=granted,
+    )
+    if not decision.is_granted:
+        # Nothing is written: the pack keeps waiting for its restock.
+        raise StoreCreditNotAvailable(
+            f"store credit cannot be given now ({decision.reason}); the gift pack keeps waiting"
+        )
+    reward.reward_type, reward.amount = RewardType.store_credit.value, credit.amount
+    reward.reason, reward.sku = store_credit_chosen_reason(reward.sku), None
+    reward.is_waiting_for_stock = False
+    if not await _grant(session, reward):  # the same decision, taken under the same lock
+        raise RuntimeError(f"reward {reward.id}: store credit passed the budget check but was not granted")
+    if reward.share_submission_id is not None or _is_due(reward, now):
+        await _approve(session, reward, now)
+    await session.flush()
+    log.info("campaigns.reward.store_credit_taken", reward_id=str(reward.id), amount=reward.amount)
+    return reward
+
+
+async def _credit_instead(session: AsyncSession, reward: Reward) -> Money:
+    """The store credit a waiting pack is worth now (the rule's alternative, else the pack's value)."""
+    assert reward.sku is not None
+    rule = await session.get(RewardRule, reward.rule_id)
+    assert rule is not None
+    pack = await gift_pack_service.get_pack(session, reward.sku)
+    return store_credit_instead(
+        alternative_amount=rule.alternative_amount, pack_value=pack.value_amount, currency=reward.currency
+    )
+
+
 async def confirm_address(
     session: AsyncSession, *, reward_id: UUID, customer_id: UUID, address: dict[str, Any], now: datetime
 ) -> Reward:
@@ -841,6 +911,9 @@ async def share_page_rewards(
         ships = RewardType(reward.reward_type).ships
         needs_address = ships and status is RewardStatus.approved
         is_in_review = status is RewardStatus.pending and reward.is_order_held
+        is_waiting = status is RewardStatus.pending and reward.is_waiting_for_stock
+        # The customer's own choice needs no explanation (the reason is marketing's words).
+        is_chosen = has_chosen_store_credit(RewardType(reward.reward_type), reward.reason)
         facts.append(
             RewardFacts(
                 id=reward.id,
@@ -852,7 +925,7 @@ async def share_page_rewards(
                 rate_bps=reward.rate_bps,
                 coupon_code=reward.coupon_code if status is RewardStatus.issued else None,
                 sku=reward.sku,
-                reason=None if is_in_review else reward.reason,
+                reason=None if is_in_review or is_chosen else reward.reason,
                 expected_at=expected_date(
                     status=status,
                     approve_at=reward.approve_after,
@@ -867,7 +940,10 @@ async def share_page_rewards(
                 if reward.sku
                 else None,
                 is_in_review=is_in_review,
-                is_waiting_for_stock=status is RewardStatus.pending and reward.is_waiting_for_stock,
+                is_waiting_for_stock=is_waiting,
+                store_credit_offer=(await _credit_instead(session, reward)).amount
+                if is_waiting and ships and reward.sku
+                else None,
             )
         )
     return facts
@@ -993,6 +1069,14 @@ async def _delay_of(
     if alert_kind is alert_service.AlertKind.gift_pack_not_shipped and reward.status == RewardStatus.approved:
         # Approved packs wait for the customer's address: confirming it is what moves them.
         options = (alert_service.AlertOption.confirm_address, alert_service.AlertOption.contact_support)
+    # The e-mail links the share page (by the customer's code) where they confirm or take credit.
+    share_code = await referral_code_service.share_code_of(session, reward.campaign_id, reward.customer_id)
+    credit = None
+    if alert_kind is alert_service.AlertKind.gift_pack_out_of_stock and reward.sku:
+        credit = (await _credit_instead(session, reward)).amount
+        if not (credit and share_code):
+            # Store credit is taken on the share page: without one (or without value) only waiting is left.
+            options = (alert_service.AlertOption.wait_for_restock, alert_service.AlertOption.contact_support)
     pack_name = (await gift_pack_service.get_pack(session, reward.sku)).name if reward.sku else None
     detail = {
         alert_service.AlertKind.gift_pack_not_shipped: f"{pack_name or reward.sku} not shipped yet",
@@ -1014,6 +1098,8 @@ async def _delay_of(
             "item_name": pack_name,
             "amount": reward.amount,
             "currency": reward.currency,
+            "store_credit_amount": credit,
+            "share_code": share_code,
         },
     )
 

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.click.service import ClickWriter
-from growth.core.i18n import HTML_LANG
+from growth.core.i18n import HTML_LANG, chosen_language
 from growth.core.ports import CampaignTermsLookup, RewardsLookup, ShareSubmissionsLookup
 from growth.core.time import utc_now
 from growth.link import service as link_service
@@ -102,12 +102,14 @@ class LinkController(Controller):
         error: str | None = None,
         address_saved: str | None = None,
         address_error: str | None = None,
+        credit_taken: str | None = None,
+        credit_error: str | None = None,
     ) -> Template:
         view = await link_service.share_view(
             db_session,
             token=token,
             accept_language=request.headers.get("accept-language"),
-            lang=lang,
+            lang=chosen_language(lang, request.cookies),
             terms_lookup=terms_lookup,
             settings=settings,
             submissions_lookup=submissions_lookup,
@@ -115,6 +117,7 @@ class LinkController(Controller):
             error=error,
             rewards_lookup=rewards_lookup,
             address_notice="saved" if address_saved else address_error,
+            credit_notice="taken" if credit_taken else credit_error,
         )
         return Template(
             template_name="growth/link/share.html.j2",

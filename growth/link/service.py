@@ -162,6 +162,10 @@ class RewardRow:
     percent: str | None
     address_form_url: str | None
     """Where the shipping-address form posts, when a pack waits for it."""
+    store_credit_form_url: str | None = None
+    """Where the "take store credit now" button posts, when a pack waits for its restock."""
+    store_credit: Money | None = None
+    """The store credit that button gives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +195,8 @@ class ShareView:
     rewards: tuple[RewardRow, ...] = ()
     address_notice: str | None = None
     """``saved`` after a shipping address was confirmed, or an error code."""
+    credit_notice: str | None = None
+    """``taken`` after a waiting pack was taken as store credit, or an error code."""
     clicks: int = 0
     """How many times friends opened the link (the "clicked" stage, before any order)."""
 
@@ -208,6 +214,7 @@ async def share_view(
     error: str | None = None,
     rewards_lookup: RewardsLookup = no_rewards,
     address_notice: str | None = None,
+    credit_notice: str | None = None,
 ) -> ShareView:
     """The share page behind a signed token; a forged or stale token is a 404."""
     resolved = await referral_code_service.resolve_share_token(
@@ -239,6 +246,7 @@ async def share_view(
         submissions=tuple(await submissions_lookup(session, code.id)) if takes_posts else (),
         **await _referrals_and_rewards(session, resolved, token, rewards_lookup),
         address_notice=address_notice,
+        credit_notice=credit_notice,
         locale=locale,
     )
 
@@ -280,6 +288,8 @@ async def _referrals_and_rewards(
             value=None if f.rate_bps is not None else Money(f.amount, f.currency),
             percent=percent_label(f.rate_bps) if f.rate_bps is not None else None,
             address_form_url=f"{form}/{f.id}/address" if f.needs_address else None,
+            store_credit_form_url=f"{form}/{f.id}/store-credit" if f.store_credit_offer else None,
+            store_credit=Money(f.store_credit_offer, f.currency) if f.store_credit_offer else None,
         )
         for f in facts
     ]

@@ -225,6 +225,12 @@ async def issue_customer_code(
     )
 
 
+async def share_code_of(session: AsyncSession, campaign_id: UUID, customer_id: UUID) -> str | None:
+    """The customer's working code in a campaign (its share page shows their rewards there), or None."""
+    code = await repository.get_for_referrer(session, campaign_id, customer_id=customer_id, partner_id=None)
+    return code.code if code is not None and code.revoked_at is None else None
+
+
 @dataclass(frozen=True)
 class CodeLinks:
     """Where a code can be followed, scanned and shared from."""
