@@ -17,6 +17,7 @@ from growth.audit import service as audit_service
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.core.db import check_models_match, make_db_config, make_engine, upgrade_head
+from growth.core.logging import configure_logging
 from growth.core.time import utc_now
 from growth.settings import Settings, get_settings
 
@@ -77,6 +78,9 @@ def demo(host: str, port: int, serve: bool) -> None:
 
     settings = get_settings().with_overrides(demo=True, base_url=f"http://{host}:{port}")
     upgrade_head(settings.database_url)
+    # Loading the history logs hundreds of lines at info, which would bury what is printed below;
+    # the app logs at the configured level once it serves.
+    configure_logging("WARNING", json=settings.log_json)
     loaded = _in_transaction(settings, lambda session: load_demo(session, settings))
     base = settings.base_url
     click.echo(f"\nDemo loaded: campaign {loaded.campaign_name!r} on {settings.database_url}\n")

@@ -15,6 +15,7 @@ from growth.alert.models import DelayAlert
 from growth.alert.schemas import DelayAlertRead
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.ports import PartnerNamesLookup
 from growth.settings import Settings
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
@@ -73,12 +74,14 @@ class AlertPages(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         settings: Settings,
+        partner_names: PartnerNamesLookup,
         kind: str | None = None,
     ) -> Template:
         page = await alert_service.list_alerts(db_session, kind=kind or None, limit=200)
+        names = await alert_service.recipient_names(db_session, page.alerts, partner_names=partner_names)
         return Template(
             template_name="growth/alert/list.html.j2",
             context=dashboard_context(request, settings)
-            | {"alerts": page.alerts, "total": page.total, "kind_filter": kind},
+            | {"alerts": page.alerts, "names": names, "total": page.total, "kind_filter": kind},
             headers={"Cache-Control": "no-store"},
         )

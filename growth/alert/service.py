@@ -34,6 +34,8 @@ from growth.alert.rules import (
     is_late,
 )
 from growth.core.events.service import publish
+from growth.core.ports import PartnerNamesLookup
+from growth.customer import service as customer_service
 
 __all__ = [
     "AlertKind",
@@ -124,6 +126,18 @@ async def list_alerts(
         session, kind=kind, recipient_type=recipient_type, since=since, limit=limit, offset=offset
     )
     return AlertPage(alerts, total)
+
+
+async def recipient_names(
+    session: AsyncSession, alerts: list[DelayAlert], *, partner_names: PartnerNamesLookup
+) -> dict[UUID, str]:
+    """Who each alert told, by name (a customer without one, or erased, by the shop's id)."""
+    customers = await customer_service.customers_by_id(
+        session, {a.recipient_id for a in alerts if a.recipient_type == RecipientType.customer}
+    )
+    names = {i: c.name or c.external_id for i, c in customers.items()}
+    partners = [a.recipient_id for a in alerts if a.recipient_type == RecipientType.partner]
+    return names | (await partner_names(session, partners) if partners else {})
 
 
 async def alerted_subjects(session: AsyncSession, subject_ids: list[UUID]) -> dict[UUID, list[str]]:

@@ -88,3 +88,8 @@ class ClickWriter:
 async def clicks_for_code(session: AsyncSession, referral_code_id: UUID) -> int:
     """How many clicks a referral code's link has had (the share page's "clicked" stage)."""
     return await repository.count_for_code(session, referral_code_id)
+
+
+async def record_clicks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write clicks at once, in the caller's transaction (a history import; redirects use ``ClickWriter``)."""
+    await repository.insert_clicks(session, rows)

@@ -101,8 +101,9 @@
       data: {
         labels: view.labels,
         datasets: [
-          { label: t.referred_orders, data: view.rows.map(function (r) { return r.referred_orders; }), backgroundColor: blue },
-          { label: t.referred_customers, data: view.rows.map(function (r) { return r.referred_customers; }), backgroundColor: orange },
+          // Capped: with one or two rows (a program's only partner) a bar would fill the whole box.
+          { label: t.referred_orders, data: view.rows.map(function (r) { return r.referred_orders; }), backgroundColor: blue, maxBarThickness: 18 },
+          { label: t.referred_customers, data: view.rows.map(function (r) { return r.referred_customers; }), backgroundColor: orange, maxBarThickness: 18 },
         ],
       },
       options: Object.assign({}, common, {
