@@ -62,7 +62,7 @@ from growth.core.db import PROJECT_ROOT, make_db_config, make_engine
 from growth.core.errors import DomainError
 from growth.core.events.service import NOTIFIER_KEY, Subscriptions
 from growth.core.events.worker import Notifier, OutboxWorker
-from growth.core.i18n import HTML_LANG, install, negotiate_locale
+from growth.core.i18n import HTML_LANG, chosen_language, install, negotiate_locale, remember_language
 from growth.core.jobs import PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.core.mail import parse_smtp_url
@@ -74,7 +74,12 @@ from growth.health.controllers import health
 from growth.ledger.controllers import CustomerBalanceController
 from growth.link.controllers import LinkController
 from growth.notification import service as notification_service
-from growth.notification.controllers import NotificationController, WebhookController
+from growth.notification.controllers import (
+    NotificationController,
+    NotificationPages,
+    WebhookController,
+    WebhookPages,
+)
 from growth.notification.rules import Recipient, RecipientType
 from growth.order.controllers import OrderController
 from growth.order_import.controllers import OrderImportController
@@ -244,7 +249,11 @@ def error_response(
     """Every error, one shape: ``{"error": {"code", "message"}}``; browsers get a page instead."""
     if _wants_html(request):
         settings: Settings = request.app.state.settings
-        locale = negotiate_locale(request.headers.get("accept-language"), default=settings.default_locale)
+        locale = negotiate_locale(
+            request.headers.get("accept-language"),
+            override=chosen_language(None, request.cookies),
+            default=settings.default_locale,
+        )
         return Template(
             template_name="errors/error.html.j2",
             status_code=status,
@@ -435,7 +444,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         health,
         AuditController,
         NotificationController,
+        NotificationPages,
         WebhookController,
+        WebhookPages,
         AlertController,
         AlertPages,
         ApiKeyController,
@@ -490,7 +501,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[workers],
         middleware=[request_id_middleware],
-        before_send=[echo_request_id],
+        before_send=[echo_request_id, remember_language],
         csrf_config=CSRFConfig(
             secret=derived_secret(settings.resolved_secret(), "csrf").hex(),
             cookie_name="growth_csrf",
@@ -510,6 +521,9 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "analytics_costs": Provide(lambda: analytics_costs, use_cache=True, sync_to_thread=False),
             "partner_names": Provide(
                 lambda: partner_service.partner_names, use_cache=True, sync_to_thread=False
+            ),
+            "campaign_choices": Provide(
+                lambda: campaign_service.campaign_choices, use_cache=True, sync_to_thread=False
             ),
             "rewards_lookup": Provide(
                 lambda: partial(

@@ -17,6 +17,11 @@ async def list_campaigns(
     return list(await session.scalars(query))
 
 
+async def campaign_choices(session: AsyncSession) -> list[tuple[UUID, str]]:
+    query = select(Campaign.id, Campaign.name).order_by(Campaign.created_at.desc(), Campaign.id)
+    return [(row.id, row.name) for row in await session.execute(query)]
+
+
 async def increment_codes_issued(session: AsyncSession, campaign_id: UUID) -> None:
     await session.execute(
         update(Campaign).where(Campaign.id == campaign_id).values(codes_issued=Campaign.codes_issued + 1)

@@ -94,6 +94,11 @@ async def list_campaigns(
     return await repository.list_campaigns(session, status=status, limit=limit, offset=offset)
 
 
+async def campaign_choices(session: AsyncSession) -> list[tuple[UUID, str]]:
+    """Every campaign's id and name, newest first: what a campaign filter offers."""
+    return await repository.campaign_choices(session)
+
+
 async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: Any) -> Campaign:
     """Change fields; a status change must be a legal move (409 with the current status otherwise)."""
     campaign = await get_campaign(session, campaign_id)

@@ -25,7 +25,12 @@ from growth.analytics.schemas import (
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError
-from growth.core.ports import CampaignTermsLookup, GrowthCostsLookup, PartnerNamesLookup
+from growth.core.ports import (
+    CampaignChoicesLookup,
+    CampaignTermsLookup,
+    GrowthCostsLookup,
+    PartnerNamesLookup,
+)
 from growth.core.time import utc_now
 from growth.settings import Settings
 
@@ -178,12 +183,14 @@ class AnalyticsPages(Controller):
         terms_lookup: CampaignTermsLookup,
         analytics_costs: GrowthCostsLookup,
         partner_names: PartnerNamesLookup,
+        campaign_choices: CampaignChoicesLookup,
         first: Annotated[str | None, QueryParameter(name="from")] = None,
         last: Annotated[str | None, QueryParameter(name="to")] = None,
         campaign_id: str | None = None,
     ) -> Template:
         context = dashboard_context(request, settings) | {
             "form": {"from": first or "", "to": last or "", "campaign_id": campaign_id or ""},
+            "campaigns": await campaign_choices(db_session),
             "view": None,
             "error": None,
         }

@@ -157,6 +157,8 @@ class RewardFacts:
     """The earning order is held by the risk review: the page says "in review", never why."""
     is_waiting_for_stock: bool = False
     """A pack out of stock, waiting for the restock."""
+    store_credit_offer: int | None = None
+    """A pack waiting for its restock: the store credit to take now instead (minor units of ``currency``)."""
 
 
 RewardsLookup = Callable[[AsyncSession, UUID, UUID], Awaitable[list[RewardFacts]]]
@@ -217,3 +219,12 @@ PartnerNamesLookup = Callable[[AsyncSession, list[UUID]], Awaitable[dict[UUID, s
 async def no_partner_names(_session: AsyncSession, _ids: list[UUID]) -> dict[UUID, str]:
     """The partner names when no package has partners."""
     return {}
+
+
+CampaignChoicesLookup = Callable[[AsyncSession], Awaitable[list[tuple[UUID, str]]]]
+"""``(session)`` -> every campaign's id and name, newest first (the dashboard's campaign filter)."""
+
+
+async def no_campaign_choices(_session: AsyncSession) -> list[tuple[UUID, str]]:
+    """The campaign choices when no package has campaigns."""
+    return []

@@ -676,6 +676,17 @@ class ReviewOutcome:
     """Why they are held or voided (None: they proceed)."""
 
 
+REVIEW_HELD = "held for review by the risk check"
+REVIEW_REJECTED = "rejected by the risk check"
+REVIEW_DECLINED = "declined in review"
+
+
+def is_review_reason(reason: str | None) -> bool:
+    """Whether ``reason`` was written by ``review_outcome``: it names the rules that fired or a
+    reviewer's note, which are for staff, never for the partner or customer."""
+    return reason is not None and reason.startswith((REVIEW_HELD, REVIEW_REJECTED, REVIEW_DECLINED))
+
+
 def review_outcome(
     status: str | None, *, reasons: Sequence[str], note: str | None, max_length: int
 ) -> ReviewOutcome:
@@ -683,11 +694,11 @@ def review_outcome(
     earns; the reason is cut to ``max_length`` (the column that keeps it)."""
     codes = ", ".join(reasons) or "no reason given"
     if status == ReviewStatus.held:
-        return ReviewOutcome(ReviewEffect.hold, f"held for review by the risk check: {codes}"[:max_length])
+        return ReviewOutcome(ReviewEffect.hold, f"{REVIEW_HELD}: {codes}"[:max_length])
     if status == ReviewStatus.rejected:
-        text = f"rejected by the risk check: {codes}"
+        text = f"{REVIEW_REJECTED}: {codes}"
     elif status == ReviewStatus.declined:
-        text = f"declined in review: {note.strip() if note and note.strip() else 'no note given'}"
+        text = f"{REVIEW_DECLINED}: {note.strip() if note and note.strip() else 'no note given'}"
     else:
         return ReviewOutcome(ReviewEffect.proceed)
     return ReviewOutcome(ReviewEffect.void, text[:max_length])

@@ -46,13 +46,15 @@ from growth.risk.rules import (
     clean_note,
     decided_status,
     decision_move,
+    is_review_reason,
     load_disposable_domains,
     review_line,
     review_outcome,
     score,
 )
 
-__all__ = ["ReviewEffect", "review_outcome"]  # what rewards and commissions read a review with
+# What rewards and commissions read a review with, and tell apart the reasons it wrote.
+__all__ = ["ReviewEffect", "is_review_reason", "review_outcome"]
 
 log = structlog.get_logger()
 STATUS_OF = {Verdict.allow: "allowed", Verdict.hold: "held", Verdict.reject: "rejected"}

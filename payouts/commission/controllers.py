@@ -12,6 +12,7 @@ from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.time import utc_now
+from growth.risk import service as risk_service
 from growth.settings import Settings
 from payouts.commission import service as commission_service
 from payouts.commission.models import Commission, CommissionPlan
@@ -46,7 +47,12 @@ def plan_read(plan: CommissionPlan, spec: PlanSpec) -> PlanRead:
     )
 
 
-def commission_read(c: Commission) -> CommissionRead:
+def commission_read(c: Commission, *, for_partner: bool = False) -> CommissionRead:
+    """A commission as the API shows it; its partner never reads the risk review's reasons (the rules
+    that fired, a reviewer's note), only that the order is or was in review."""
+    reason = c.reason
+    if for_partner and risk_service.is_review_reason(reason):
+        reason = "held for review" if c.is_order_held else "not accepted in review"
     return CommissionRead(
         id=c.id,
         partner_id=c.partner_id,
@@ -61,7 +67,7 @@ def commission_read(c: Commission) -> CommissionRead:
         currency=c.currency,
         rate_bps=c.rate_bps,
         is_order_held=c.is_order_held,
-        reason=c.reason,
+        reason=reason,
         approve_after=c.approve_after,
         approved_at=c.approved_at,
         accrued_at=c.accrued_at,
@@ -182,7 +188,7 @@ class PartnerCommissionController(Controller):
         found = await commission_service.list_commissions(
             db_session, partner_id=_own_partner(request), status=status, limit=limit, offset=offset
         )
-        return [commission_read(c) for c in found]
+        return [commission_read(c, for_partner=True) for c in found]
 
     @get("/balances", summary="My commission by state (pending, payable), from the ledger")
     async def my_balances(

@@ -20,7 +20,7 @@ from growth.audit import service as audit_service
 from growth.core.auth.guards import DB_CONFIG_STATE_KEY
 from growth.core.auth.rules import derived_secret
 from growth.core.errors import DomainError
-from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.core.i18n import HTML_LANG, chosen_language, negotiate_locale
 from growth.core.time import utc_now
 from growth.settings import Settings
 from payouts.lead import service as lead_service
@@ -88,7 +88,7 @@ def sign_in_redirect(request: Request[Any, Any, Any], exc: PartnerSignInRequired
 def _locale(request: Request[Any, Any, Any], settings: Settings) -> str:
     return negotiate_locale(
         request.headers.get("accept-language"),
-        override=request.query_params.get("lang"),
+        override=chosen_language(request.query_params.get("lang"), request.cookies),
         default=settings.default_locale,
     )
 

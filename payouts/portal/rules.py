@@ -116,6 +116,38 @@ def commission_stage(
     }.get(payout_status or "", CommissionStage.payable)
 
 
+class ShownReason(StrEnum):
+    """Why a commission is held or reversed, as its partner is told: never the risk rules that fired
+    or a reviewer's note (those stay with marketing), only what the partner can understand."""
+
+    in_review = "in_review"
+    credit_limit = "credit_limit"
+    order_cancelled = "order_cancelled"
+    order_refunded = "order_refunded"
+    not_accepted = "not_accepted"
+    """The risk check rejected the order or a person declined it."""
+    reversed = "reversed"
+
+
+def shown_reason(stage: CommissionStage, *, by_review: bool, order_status: str) -> ShownReason | None:
+    """What the partner reads about a held or reversed commission; None for the other stages.
+
+    ``by_review``: the commission's reason was written by the risk review."""
+    if stage is CommissionStage.in_review:
+        return ShownReason.in_review
+    if stage is CommissionStage.waiting_for_cap:
+        return ShownReason.credit_limit
+    if stage is not CommissionStage.reversed:
+        return None
+    if by_review:
+        return ShownReason.not_accepted
+    if order_status == "cancelled":
+        return ShownReason.order_cancelled
+    if order_status == "refunded":
+        return ShownReason.order_refunded
+    return ShownReason.reversed
+
+
 def expected_payout_on(
     stage: CommissionStage,
     *,

@@ -20,7 +20,9 @@ from growth.core import mail
 from growth.core.email import is_valid_email, normalize_email
 from growth.core.i18n import translations
 from growth.core.money import Money
+from growth.core.time import to_local
 from growth.referral_code import service as referral_code_service
+from growth.risk import service as risk_service
 from payouts.commission import service as commission_service
 from payouts.commission.models import Commission
 from payouts.partner import repository as partner_repository
@@ -35,6 +37,7 @@ from payouts.portal.rules import (
     MAX_OPEN_LINKS,
     SIGNS_IN,
     CommissionStage,
+    ShownReason,
     commission_stage,
     expected_payout_on,
     hash_token,
@@ -42,6 +45,7 @@ from payouts.portal.rules import (
     next_payout_date,
     payout_period,
     plausible_token,
+    shown_reason,
 )
 
 log = structlog.get_logger()
@@ -251,8 +255,11 @@ class CommissionStatus:
 
     stage: CommissionStage
     expected_payout_on: date | None
-    reason: str | None
-    """Why it is held or reversed (the review, the credit cap, a refund); None otherwise."""
+    reason: ShownReason | None
+    """Why it is held or reversed, as the partner is told (the review, the credit cap, a refund);
+    None otherwise."""
+    is_overdue: bool = False
+    """The expected payout day has passed and the run has not paid it yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +300,11 @@ async def orders(
     for o in found:
         of_order = commissions.get(o.order_id, [])
         rows.append(
-            OrderRow(o, of_order, {c.id: await _status(session, c, payouts, now, tz) for c in of_order})
+            OrderRow(
+                o,
+                of_order,
+                {c.id: await _status(session, c, o.status, payouts, now, tz) for c in of_order},
+            )
         )
     return rows
 
@@ -308,7 +319,12 @@ async def _payouts_by_period(session: AsyncSession, partner_id: UUID) -> dict[tu
 
 
 async def _status(
-    session: AsyncSession, c: Commission, payouts: dict[tuple[str, str], str], now: datetime, tz: str
+    session: AsyncSession,
+    c: Commission,
+    order_status: str,
+    payouts: dict[tuple[str, str], str],
+    now: datetime,
+    tz: str,
 ) -> CommissionStatus:
     period = payout_period(c.approved_at, tz) if c.approved_at is not None else None
     payout_status = payouts.get((period, c.currency)) if period else None
@@ -320,15 +336,19 @@ async def _status(
         and period is not None
         and await payout_run_service.find_run(session, period=period, currency=c.currency) is not None
     )
+    expected = expected_payout_on(
+        stage,
+        approve_after=c.approve_after,
+        approved_at=c.approved_at,
+        is_passed_over=passed_over,
+        now=now,
+        tz=tz,
+    )
     return CommissionStatus(
         stage=stage,
-        expected_payout_on=expected_payout_on(
-            stage,
-            approve_after=c.approve_after,
-            approved_at=c.approved_at,
-            is_passed_over=passed_over,
-            now=now,
-            tz=tz,
+        expected_payout_on=expected,
+        reason=shown_reason(
+            stage, by_review=risk_service.is_review_reason(c.reason), order_status=order_status
         ),
-        reason=c.reason,
+        is_overdue=expected is not None and expected < to_local(now, tz).date(),
     )

@@ -23,7 +23,7 @@ from growth.core.auth.rules import (
     is_allowed,
     safe_next,
 )
-from growth.core.i18n import HTML_LANG, negotiate_locale
+from growth.core.i18n import HTML_LANG, chosen_language, negotiate_locale
 from growth.core.time import utc_now
 from growth.settings import Settings
 
@@ -117,7 +117,7 @@ def dashboard_context(request: Request[Any, Any, Any], settings: Settings) -> di
     """What every dashboard page's layout needs: locale, time zone and who is signed in."""
     locale = negotiate_locale(
         request.headers.get("accept-language"),
-        override=request.query_params.get("lang"),
+        override=chosen_language(request.query_params.get("lang"), request.cookies),
         default=settings.default_locale,
     )
     viewer: auth_service.Principal | None = getattr(request.state, "principal", None)

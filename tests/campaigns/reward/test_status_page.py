@@ -48,11 +48,13 @@ async def test_friends_with_stage_expected_date_and_review(
     assert "In review" in html and "We are checking this order" in html
     expected = (datetime.now(UTC) + timedelta(days=14)).strftime("%b %-d, %Y")
     assert f"Expected {expected}" in html
-    assert "Friends opened your link 1 times." in html
+    assert "Friends opened your link once." in html
 
     zh = (await client.get(share_path, headers={"accept-language": "zh-CN"})).text
     assert "进度" in zh and "审核中" in zh and "订单已完成" in zh and "朋友们已打开你的链接 1 次。" in zh
     assert "我们正在核实这笔订单" in zh
+    day = datetime.now(UTC) + timedelta(days=14)
+    assert f"{day.year}年{day.month}月{day.day}日" in zh  # dates in the locale's own form
 
     await pass_hold(client, days=15)
     html = (await client.get(share_path, headers={"accept-language": "en"})).text

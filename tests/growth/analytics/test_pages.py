@@ -265,3 +265,27 @@ def test_the_embedded_json_cannot_close_its_script_element() -> None:
     text = script_json(json.dumps(value, ensure_ascii=False))
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == value
+
+
+async def test_the_campaign_filter_offers_every_campaign_and_languages_keep_the_filters(
+    client: Client, seed: Seed, secrets: dict[str, str]
+) -> None:
+    await sign_in(client, secrets["marketing"])
+    q = query(seed, "A")
+    page = (await client.get(f"{PAGE}?{q}", headers=HTML)).text
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
+    assert options[0] == ("", "", "All campaigns")
+    chosen = [value for value, selected, _name in options if selected]
+    assert chosen == [str(seed.ids["A"])]
+    assert {value for value, _s, _n in options[1:]} == {str(seed.ids[c]) for c in seed.kinds}
+    # The language links change the language only: the dates and the campaign stay.
+    links = re.findall(r'<a href="(\?[^"]*lang=[^"]*)"', page)
+    assert len(links) == 2
+    for link in links:
+        assert f"campaign_id={seed.ids['A']}" in link and f"from={FIRST}" in link and f"to={LAST}" in link
+    zh = (await client.get(f"{PAGE}{html.unescape(links[1])}", headers=HTML)).text
+    assert "全部活动" in zh and embedded(zh, "analytics-data") == embedded(page, "analytics-data")
+    # The choice is remembered: the next page opens in Chinese without ?lang=, until English is chosen.
+    assert "订单审核" in (await client.get("/marketing/reviews", headers=HTML)).text
+    await client.get(f"{PAGE}{html.unescape(links[0])}", headers=HTML)
+    assert "Order reviews" in (await client.get("/marketing/reviews", headers=HTML)).text

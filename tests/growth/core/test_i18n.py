@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 
-from growth.core.i18n import LOCALE_DIR, SUPPORTED, negotiate_locale, translations
+from growth.core.i18n import (
+    LOCALE_DIR,
+    SUPPORTED,
+    chosen_language,
+    negotiate_locale,
+    remember_language,
+    translations,
+)
 
 ZH_PO = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 # A named printf placeholder: %(name)s, %(count)d, %(rate).2f ...
@@ -208,3 +216,30 @@ def test_every_marked_message_has_a_simplified_chinese_translation() -> None:
     catalog = {message.id if isinstance(message.id, str) else message.id[0] for message in ZH_MESSAGES}
     missing = sorted({(msgid, where) for msgid, where in _extracted() if msgid not in catalog})
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("query", "cookie"),
+    [
+        (b"lang=zh", "growth_lang=zh_Hans"),
+        (b"page=2&lang=en-US", "growth_lang=en"),
+        (b"lang=fr", None),  # not a supported language: nothing remembered
+        (b"page=2", None),
+    ],
+)
+async def test_a_chosen_language_is_remembered_in_a_cookie(query: bytes, cookie: str | None) -> None:
+    message: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": []}
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "query_string": query, "scheme": "http"}
+    await remember_language(message, scope)  # type: ignore[arg-type]
+    set_cookie = [v.decode() for k, v in message["headers"] if k == b"set-cookie"]
+    if cookie is None:
+        assert set_cookie == []
+    else:
+        [value] = set_cookie
+        assert value.startswith(cookie + ";") and "HttpOnly" in value and "SameSite=Lax" in value
+
+
+def test_the_query_wins_over_the_remembered_language() -> None:
+    assert chosen_language("en", {"growth_lang": "zh_Hans"}) == "en"
+    assert chosen_language(None, {"growth_lang": "zh_Hans"}) == "zh_Hans"
+    assert chosen_language(None, {}) is None

@@ -4,7 +4,7 @@ statements (page and CSV), payouts, links and QR codes, leads. Data comes throug
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -124,7 +124,10 @@ async def test_expected_dates_for_pending_and_approved_money(
     await sign_in_partner(client, mails, await email_of(session_maker, p.id))
     earnings = text_of((await client.get("/partner", headers=HTML)).text, "earnings-CNY")
     assert "Approved CN¥200.00" in earnings
-    assert "Paid in the payout run from 2026-12-01" in earnings  # settings: UTC, minimum CNY 100.00
+    # The next run is the 1st of next month on the real clock (settings: UTC, minimum CNY 100.00).
+    today = datetime.now(UTC).date()
+    first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    assert f"Paid in the payout run from {first:%b} {first.day}, {first.year}" in earnings
     assert "Pending CN¥100.00" in earnings and "1 order must be paid in full and closed first" in earnings
 
 

@@ -11,10 +11,12 @@ from litestar.testing import AsyncTestClient
 
 from campaigns.campaign import service as campaign_service
 from growth.attribution.service import Hints
+from growth.core.auth.rules import Role
 from growth.core.db import SessionMaker
 from growth.core.ports import no_leads
 from growth.order import service as order_service
 from growth.settings import Settings
+from tests.factories import bearer, create_key
 from tests.pages import HTML
 from tests.payouts.portal.conftest import Inbox, sign_in_partner
 from tests.payouts.portal.test_pages import email_of, paid_october
@@ -83,12 +85,36 @@ async def test_each_commission_with_stage_expected_payout_and_reason(
     assert stage(html, "o-5") == ("reversed", None)
     # Held by the risk review: no date until a person decides, and the reason is shown.
     assert stage(html, "h-1") == ("in_review", None)
-    assert "In review" in row(html, "h-1") and "Reason:" in row(html, "h-1")
+    assert "In review" in row(html, "h-1") and "Reason: we are checking this order" in row(html, "h-1")
+    assert "disposable" not in html and "risk check" not in html  # the review's rules stay with staff
+    assert "Reason: the order was refunded" in row(html, "o-5")
 
     assert await program.approve(at("2025-11-30T10:00+08:00")) == 2  # o-3 and o-4, in November
     html = (await client.get("/partner/orders", headers=HTML)).text
     assert stage(html, "o-3") == ("payable", "2025-12-01") and stage(html, "o-4") == ("payable", "2025-12-01")
-    assert "Payable" in row(html, "o-3") and "payout expected 2025-12-01" in row(html, "o-3")
+    # The test's clock is in 2025 but the page's is today's: that run is late, and the page says so.
+    assert "Payable" in row(html, "o-3") and 'data-overdue="true"' in row(html, "o-3")
+    assert "payout due since Dec 1, 2025: it is paid by the next payout run" in row(html, "o-3")
 
     zh = (await client.get("/partner/orders", headers=HTML | {"accept-language": "zh-CN"})).text
-    assert "可付款" in row(zh, "o-3") and "预计付款日 2025-12-01" in row(zh, "o-3")
+    assert "可付款" in row(zh, "o-3") and "自 2025年12月1日 起应付" in row(zh, "o-3")
+    assert "我们正在核实这笔订单" in row(zh, "h-1") and "订单已退款" in row(zh, "o-5")
+
+
+async def test_the_partner_api_names_a_review_but_not_its_rules(
+    client: AsyncTestClient[Litestar], program: Program, session_maker: SessionMaker, settings: Settings
+) -> None:
+    p = await paid_october(program, session_maker, settings)
+    await held_order(program, session_maker, p.code, "h-2")
+    async with session_maker() as s, s.begin():
+        key = await create_key(s, role=Role.partner, subject_id=p.id)
+    response = await client.get("/api/partner/commissions", headers=bearer(key))
+    assert response.status_code == 200
+    held = [c for c in response.json() if c["order_external_id"] == "h-2"]
+    assert [(c["is_order_held"], c["reason"]) for c in held] == [(True, "held for review")]
+    assert "disposable" not in response.text and "risk check" not in response.text
+    # Finance still reads the whole reason.
+    async with session_maker() as s, s.begin():
+        finance = await create_key(s, role=Role.finance)
+    staff = await client.get(f"/api/commissions?partner_id={p.id}", headers=bearer(finance))
+    assert "held for review by the risk check: disposable_email" in staff.text, staff.text[:300]
