@@ -113,15 +113,16 @@ async def _admin(server: str, statement: str) -> None:
 class SqliteWriter:
     """Raw executemany, one transaction per batch, values converted by the columns' own bind processors."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, columns: dict[str, tuple[str, ...]] = COLUMNS) -> None:
         self.engine = make_engine(url)
         self.connection: AsyncConnection | None = None
+        self.columns = columns
         self.statements: dict[str, tuple[str, list[Callable[[Any], Any]]]] = {}
 
     async def __aenter__(self) -> SqliteWriter:
         self.connection = await self.engine.connect()
         dialect = self.engine.dialect
-        for name, columns in COLUMNS.items():
+        for name, columns in self.columns.items():
             table = metadata.tables[name]
             processors = [
                 _cached(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns
@@ -187,11 +188,12 @@ def _cached(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
 
 
 class PostgresWriter:
-    """asyncpg ``copy_records_to_table``, one transaction per batch."""
+    """asyncpg ``copy_records_to_table``, one transaction per batch (JSON values sent as text)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, columns: dict[str, tuple[str, ...]] = COLUMNS) -> None:
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.connection: Any = None
+        self.columns = columns
 
     async def __aenter__(self) -> PostgresWriter:
         import asyncpg
@@ -205,11 +207,12 @@ class PostgresWriter:
     async def write(self, tables: dict[str, list[Row]]) -> None:
         async with self.connection.transaction():
             for name, rows in tables.items():
-                if name == "orders":  # asyncpg takes jsonb as text
-                    i = COLUMNS[name].index("content")
+                if not rows:
+                    continue
+                # asyncpg takes jsonb as text: the columns whose values are dicts or lists
+                for i in [i for i, value in enumerate(rows[0]) if isinstance(value, dict | list)]:
                     rows = [(*row[:i], json.dumps(row[i]), *row[i + 1 :]) for row in rows]
-                if rows:
-                    await self.connection.copy_records_to_table(name, records=rows, columns=COLUMNS[name])
+                await self.connection.copy_records_to_table(name, records=rows, columns=self.columns[name])
 
     async def analyze(self) -> None:
         await self.connection.execute("VACUUM ANALYZE")

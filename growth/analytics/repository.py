@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.analytics.rules import BUCKET_SECONDS, BucketCount
@@ -33,8 +44,14 @@ def _placed(scope: Scope) -> ColumnElement[bool]:
     return and_(Order.placed_at >= scope.start, Order.placed_at < scope.end)
 
 
+def _is_referred() -> ColumnElement[bool]:
+    """``method <> 'none'`` with the value in the SQL text, not bound: only then may the engines use
+    the partial index ``ix_attributions_referred`` (a plan must not depend on a parameter's value)."""
+    return Attribution.method != literal_column(f"'{Method.none.value}'")
+
+
 def _referred(scope: Scope) -> ColumnElement[bool]:
-    condition = Attribution.method != Method.none.value
+    condition = _is_referred()
     if scope.campaign_id is not None:
         condition = and_(condition, Attribution.campaign_id == scope.campaign_id)
     return condition
@@ -152,18 +169,19 @@ def _bucket(session: AsyncSession) -> ColumnElement[int]:
     """The 15-minute UTC bucket of ``placed_at``, on either engine."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.floor(func.extract("epoch", Order.placed_at) / BUCKET_SECONDS), Integer)
-    return cast(func.strftime("%s", Order.placed_at), Integer) / BUCKET_SECONDS
+    # Floor division: ``/`` would divide as reals on SQLite and group per second, not per bucket.
+    return cast(func.strftime("%s", Order.placed_at), Integer) // BUCKET_SECONDS
 
 
 async def order_buckets(session: AsyncSession, scope: Scope) -> list[BucketCount]:
     """Orders and referred orders per 15-minute bucket (``campaign_id``: only its referred orders)."""
     bucket = _bucket(session).label("bucket")
-    referred = Attribution.method != Method.none.value
-    query = select(bucket, func.count(), func.coalesce(func.sum(case((referred, 1), else_=0)), 0))
+    query = select(bucket, func.count(), func.count(Attribution.order_id))
     if scope.campaign_id is None:
+        # Only the referred attributions are joined (the partial index); the others count as orders.
         query = (
             query.select_from(Order)
-            .outerjoin(Attribution, Attribution.order_id == Order.id)
+            .outerjoin(Attribution, and_(Attribution.order_id == Order.id, _is_referred()))
             .where(_placed(scope))
         )
     else:

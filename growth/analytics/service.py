@@ -28,7 +28,13 @@ from growth.analytics.schemas import (
     TopReferrersRead,
 )
 from growth.audit.rules import csv_text
-from growth.core.ports import CampaignTermsLookup, CostQuery, GrowthCostsLookup, PartnerNamesLookup
+from growth.core.ports import (
+    CampaignTermsLookup,
+    CostQuery,
+    GrowthCosts,
+    GrowthCostsLookup,
+    PartnerNamesLookup,
+)
 from growth.customer.rules import initials
 
 TOP_LIMIT = 10
@@ -102,18 +108,45 @@ async def _channel_customers(
     return customers
 
 
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What the summary is computed from (the dashboard derives the funnel from it too)."""
+
+    clicks: int
+    everything: list[tuple[str, int, int]]
+    referred: list[tuple[str, int, int]]
+    counts: repository.ReferredCounts
+    reviews: tuple[int, int, int]
+    costs: GrowthCosts
+    customers: dict[str, int]
+
+
+async def _figures(
+    session: AsyncSession, f: Filters, *, costs_lookup: GrowthCostsLookup, terms_lookup: CampaignTermsLookup
+) -> _Figures:
+    scope = f.scope
+    return _Figures(
+        clicks=await repository.count_clicks(session, scope),
+        everything=await repository.orders_by_currency(session, scope),
+        referred=await repository.referred_by_currency(session, scope),
+        counts=await repository.referred_counts(session, scope),
+        reviews=await repository.review_counts(session, scope),
+        costs=await costs_lookup(session, _cost_query(f)),
+        customers=await _channel_customers(session, scope, terms_lookup),
+    )
+
+
 async def summary(
     session: AsyncSession, f: Filters, *, costs_lookup: GrowthCostsLookup, terms_lookup: CampaignTermsLookup
 ) -> SummaryRead:
     """Every figure of the range: clicks, orders, revenue, conversion, costs, firewall rates, shares."""
-    scope = f.scope
-    clicks = await repository.count_clicks(session, scope)
-    everything = await repository.orders_by_currency(session, scope)
-    referred = await repository.referred_by_currency(session, scope)
-    counts = await repository.referred_counts(session, scope)
-    reviewed, held, rejected = await repository.review_counts(session, scope)
-    costs = await costs_lookup(session, _cost_query(f))
-    customers = await _channel_customers(session, scope, terms_lookup)
+    return _summary(f, await _figures(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup))
+
+
+def _summary(f: Filters, figures: _Figures) -> SummaryRead:
+    clicks, everything, referred = figures.clicks, figures.everything, figures.referred
+    counts, costs, customers = figures.counts, figures.costs, figures.customers
+    reviewed, held, rejected = figures.reviews
     orders, referred_orders = sum(n for _, n, _ in everything), sum(n for _, n, _ in referred)
     lines = [(x.channel, x.currency, x.amount) for x in (*costs.rewards, *costs.commissions)]
     return SummaryRead(
@@ -153,14 +186,20 @@ async def funnel(session: AsyncSession, f: Filters, *, costs_lookup: GrowthCosts
     referred = sum(n for _, n, _ in await repository.referred_by_currency(session, scope))
     counts = await repository.referred_counts(session, scope)
     costs = await costs_lookup(session, _cost_query(f))
-    return FunnelRead(
-        f.read(), list(rules.FUNNEL_STAGES), [clicks, referred, counts.closed, costs.rewarded_orders]
-    )
+    return _funnel(f, clicks, referred, counts.closed, costs.rewarded_orders)
+
+
+def _funnel(f: Filters, clicks: int, referred: int, closed: int, rewarded: int) -> FunnelRead:
+    return FunnelRead(f.read(), list(rules.FUNNEL_STAGES), [clicks, referred, closed, rewarded])
 
 
 async def daily(session: AsyncSession, f: Filters) -> DailyRead:
     """Orders per local day, the referred ones stacked on the others."""
-    series = rules.daily_series(await repository.order_buckets(session, f.scope), f.range)
+    return _daily(f, await repository.order_buckets(session, f.scope))
+
+
+def _daily(f: Filters, buckets: list[rules.BucketCount]) -> DailyRead:
+    series = rules.daily_series(buckets, f.range)
     return DailyRead(
         f.read(),
         series.labels,
@@ -174,7 +213,11 @@ async def daily(session: AsyncSession, f: Filters) -> DailyRead:
 
 async def heatmap(session: AsyncSession, f: Filters) -> HeatmapRead:
     """Orders by local weekday and hour."""
-    grid = rules.heatmap(await repository.order_buckets(session, f.scope), f.range.timezone)
+    return _heatmap(f, await repository.order_buckets(session, f.scope))
+
+
+def _heatmap(f: Filters, buckets: list[rules.BucketCount]) -> HeatmapRead:
+    grid = rules.heatmap(buckets, f.range.timezone)
     return HeatmapRead(f.read(), list(rules.WEEKDAYS), list(range(24)), grid)
 
 
@@ -299,12 +342,19 @@ async def dashboard(
     terms_lookup: CampaignTermsLookup,
     names_lookup: PartnerNamesLookup,
 ) -> Dashboard:
-    """Every figure of the filters, for the dashboard page."""
+    """Every figure of the filters, for the dashboard page.
+
+    The same numbers as the API's, each query run once: the funnel's stages are figures of the
+    summary, and the daily chart and the heatmap fold the same 15-minute buckets.
+    """
+    x = await _figures(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup)
+    referred = sum(n for _, n, _ in x.referred)
+    buckets = await repository.order_buckets(session, f.scope)
     return Dashboard(
-        await summary(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup),
-        await funnel(session, f, costs_lookup=costs_lookup),
-        await daily(session, f),
-        await heatmap(session, f),
+        _summary(f, x),
+        _funnel(f, x.clicks, referred, x.counts.closed, x.costs.rewarded_orders),
+        _daily(f, buckets),
+        _heatmap(f, buckets),
         await top_referrers(session, f),
         await top_partners(session, f, names_lookup=names_lookup),
     )
