@@ -63,17 +63,28 @@ async def lines_before(
     excluding: Select[Any] | None,
 ) -> list[tuple[Any, ...]]:
     """``(line id, entry id, reference, kind, occurred_at, account, amount, currency)``, oldest first."""
+    query = lines_before_query(
+        account_prefix=account_prefix, account_suffixes=account_suffixes, before=before, excluding=excluding
+    ).order_by(LedgerEntry.occurred_at, LedgerEntry.id, LedgerLine.id)
+    return [tuple(row) for row in await session.execute(query)]
+
+
+def lines_before_query(
+    *, account_prefix: str, account_suffixes: tuple[str, ...], before: datetime, excluding: Select[Any] | None
+) -> Select[Any]:
+    """The query of ``lines_before`` (columns ``line_id, entry_id, reference, kind, occurred_at, account,
+    amount, currency``), unordered, for set-based callers (``INSERT ... SELECT``)."""
     account = LedgerLine.account
     query = (
         select(
-            LedgerLine.id,
-            LedgerLine.entry_id,
-            LedgerEntry.reference,
-            LedgerEntry.kind,
-            LedgerEntry.occurred_at,
-            account,
-            LedgerLine.amount,
-            LedgerLine.currency,
+            LedgerLine.id.label("line_id"),
+            LedgerLine.entry_id.label("entry_id"),
+            LedgerEntry.reference.label("reference"),
+            LedgerEntry.kind.label("kind"),
+            LedgerEntry.occurred_at.label("occurred_at"),
+            account.label("account"),
+            LedgerLine.amount.label("amount"),
+            LedgerLine.currency.label("currency"),
         )
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(
@@ -81,9 +92,8 @@ async def lines_before(
             or_(*(account.endswith(suffix, autoescape=True) for suffix in account_suffixes)),
             LedgerEntry.occurred_at < before,
         )
-        .order_by(LedgerEntry.occurred_at, LedgerEntry.id, LedgerLine.id)
     )
     if excluding is not None:
         taken = excluding.subquery()
         query = query.where(~exists().where(next(iter(taken.c)) == LedgerLine.id))
-    return [tuple(row) for row in await session.execute(query)]
+    return query

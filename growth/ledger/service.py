@@ -218,3 +218,20 @@ async def lines_before(
         excluding=excluding,
     )
     return [PostedLine(*row) for row in rows]
+
+
+def lines_before_query(
+    *,
+    account_prefix: str,
+    account_suffixes: tuple[str, ...],
+    before: datetime,
+    excluding: Select[Any] | None = None,
+) -> Select[Any]:
+    """The lines of ``lines_before`` as an unexecuted, unordered query, for ``INSERT ... SELECT``.
+
+    Columns: ``line_id, entry_id, reference, kind, occurred_at, account, amount, currency``; the
+    caller's database does the work and no line passes through Python.
+    """
+    return repository.lines_before_query(
+        account_prefix=account_prefix, account_suffixes=account_suffixes, before=before, excluding=excluding
+    )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, cast, func, null, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payouts.commission.models import (
@@ -135,6 +137,27 @@ async def order_external_ids(session: AsyncSession, commission_ids: list[UUID]) 
         )
         found.update({commission_id: external_id for commission_id, external_id in rows})
     return found
+
+
+def order_external_id_of_reference(reference: ColumnElement[str], dialect_name: str) -> ColumnElement[Any]:
+    """The shop's order id of the commission a ``commission:<id>:...`` reference names (NULL otherwise),
+    as a correlated SQL expression over ``reference``: what ``order_external_ids`` answers, set-based."""
+    is_ours = reference.startswith("commission:", autoescape=True)
+    if dialect_name == "postgresql":
+        # uuid.UUID's reading: braces stripped, hyphens dropped, then 32 hex digits.
+        digits = func.replace(func.btrim(func.split_part(reference, ":", 2), "{}"), "-", "")
+        ok = and_(is_ours, digits.regexp_match("^[0-9a-fA-F]{32}$"))
+        commission_id: ColumnElement[Any] = case((ok, cast(digits, PG_UUID(as_uuid=True))), else_=null())
+    else:  # SQLite: uuid_bytes() is registered on every connection (growth.core.db)
+        rest = func.substr(reference, len("commission:") + 1)
+        segment = func.substr(rest, 1, func.instr(rest.concat(":"), ":") - 1)
+        commission_id = case((is_ours, func.uuid_bytes(segment)), else_=null())
+    return (
+        select(Commission.order_external_id)
+        .where(Commission.id == commission_id)
+        .correlate_except(Commission)
+        .scalar_subquery()
+    )
 
 
 async def cost_by_currency(

@@ -475,6 +475,12 @@ async def order_external_ids_for_entries(session: AsyncSession, references: Iter
     return {ref: found[commission_id] for ref, commission_id in ids.items() if commission_id in found}
 
 
+def order_external_id_of_reference(reference: Any, *, dialect_name: str) -> Any:
+    """``order_external_ids_for_entries`` as a SQL expression over a column of entry references, for
+    set-based statements: the shop's order id, or NULL for references this module did not post."""
+    return repository.order_external_id_of_reference(reference, dialect_name)
+
+
 async def estimate_commission(
     session: AsyncSession,
     *,

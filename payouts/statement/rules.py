@@ -111,6 +111,24 @@ def partner_account_of(account: str) -> tuple[UUID, str] | None:
         return None
 
 
+def owed_changes(
+    sums: Iterable[tuple[str, str, int, int]],
+) -> tuple[dict[tuple[UUID, str], Balances], dict[tuple[UUID, str], int]]:
+    """From ``(account, currency, sum of amounts, number of lines)`` per ledger account: per ``(partner
+    id, currency)`` how the lines change what is owed (minus their sum: a credit is more owed) and how
+    many lines there are. Accounts that are not ``partner:<id>:pending|payable`` are left out."""
+    changes: dict[tuple[UUID, str], Balances] = {}
+    counts: dict[tuple[UUID, str], int] = {}
+    for account, currency, amount, lines in sums:
+        if (owner := partner_account_of(account)) is None:
+            continue
+        key = (owner[0], currency)
+        change = Balances(-amount, 0) if owner[1] == "pending" else Balances(0, -amount)
+        changes[key] = changes.get(key, Balances()) + change
+        counts[key] = counts.get(key, 0) + lines
+    return changes, counts
+
+
 @dataclass(frozen=True, slots=True)
 class LineFacts:
     """One ledger entry as a statement line: how it changed what the merchant owes the partner."""

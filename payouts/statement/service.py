@@ -23,33 +23,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from growth.core.events.service import publish
 from growth.core.money import Money
+from growth.core.time import utc_now
 from growth.ledger import service as ledger_service
 from payouts.commission import service as commission_service
 from payouts.partner import service as partner_service
 from payouts.statement import repository
-from payouts.statement.errors import PeriodNotOver, StatementNotFound
-from payouts.statement.models import Statement, StatementLedgerLine, StatementLine
+from payouts.statement.errors import PeriodNotOver, StatementDoesNotReconcile, StatementNotFound
+from payouts.statement.models import Statement, StatementLine
 from payouts.statement.rules import (
     BUCKETS,
     Balances,
-    LedgerFact,
     LineFacts,
+    Period,
     StatementFacts,
     check_reconciles,
-    draft_statement,
     follows,
-    group_by_partner,
     is_late,
-    is_worth_issuing,
     not_over_problem,
+    owed_changes,
     parse_period,
     period_bounds,
     running_balances,
@@ -79,122 +81,174 @@ def _closing(statement: Statement) -> Balances:
 
 
 async def issue_statements(session: AsyncSession, *, period: str, now: datetime, tz: str) -> IssueResult:
-    """Issue the month's statement of every partner with activity or a balance; issuing again adds nothing."""
+    """Issue the month's statement of every partner with activity or a balance; issuing again adds nothing.
+
+    Set-based: the unstated ledger lines are copied once inside the database, summed per account
+    there, and the statement lines and their links to ledger lines are written with INSERT ... SELECT.
+    Python holds one row per partner and currency (the statements), never the ledger lines.
+    """
     month = parse_period(period)
     bounds = period_bounds(month.year, month.month, tz)
     if problem := not_over_problem(month, bounds[1], now):
         raise PeriodNotOver(problem, period=str(month))
-    facts = group_by_partner(await _unstated_lines(session, before=bounds[1]))
+    # The chains are read before the lines are copied: a statement another issuer commits in
+    # between has carried lines we then do not see, and ours collides with its sequence (lost race).
     latest = {(s.partner_id, s.currency): s for s in await repository.latest_statements(session)}
-    owing = {key for key, statement in latest.items() if not _closing(statement).is_zero}
-    references = {fact.reference for group in facts.values() for fact in group}
-    orders = await commission_service.order_external_ids_for_entries(session, references)
-    issued = skipped = 0
-    # The same order in every issuer, so two running at once wait for each other instead of deadlocking.
-    for partner_id, currency in sorted(facts.keys() | owing):
-        previous = latest.get((partner_id, currency))
-        if previous is not None and not follows(previous.period, month):
-            skipped += 1
-            continue
-        draft = draft_statement(
-            partner_id=partner_id,
-            period=month,
-            currency=currency,
-            bounds=bounds,
-            opening=_closing(previous) if previous else Balances(),
-            facts=facts.get((partner_id, currency), []),
-            orders=orders,
-        )
-        if not is_worth_issuing(draft):
-            continue
-        if await _insert(session, draft, sequence=previous.sequence + 1 if previous else 1, now=now):
-            issued += 1
-        else:
-            skipped += 1
-    log.info("payouts.statement.issued", period=str(month), issued=issued, skipped=skipped)
-    return IssueResult(str(month), issued, skipped)
+    await repository.copy_unstated_lines(session, _unstated_lines_query(before=bounds[1]))
+    sums = await repository.unstated_sums(session)
+    changes, line_counts = owed_changes(sums)
+    drafts, skipped = _drafts(month, bounds, latest, changes, line_counts)
+    written = await _insert_statements(session, drafts, now=now)
+    skipped += len(drafts) - len(written)
+    await _write_lines(session, written, line_counts, now=now)
+    for draft in written:
+        await _publish_issued(session, draft, now=now)
+    # On an error the caller rolls back, and the temporary tables' creation with it.
+    await repository.drop_issue_tables(session)
+    log.info("payouts.statement.issued", period=str(month), issued=len(written), skipped=skipped)
+    return IssueResult(str(month), len(written), skipped)
 
 
-async def _unstated_lines(session: AsyncSession, *, before: datetime) -> list[LedgerFact]:
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A statement to write: its row (id included) and how many ledger lines it carries."""
+
+    row: dict[str, Any]
+    carried: int
+
+
+def _unstated_lines_query(*, before: datetime) -> Select[Any]:
     """Lines on partners' pending and payable accounts dated before ``before`` that no statement carries."""
-    posted = await ledger_service.lines_before(
-        session,
+    return ledger_service.lines_before_query(
         account_prefix="partner:",
         account_suffixes=tuple(f":{bucket}" for bucket in BUCKETS),
         before=before,
         excluding=repository.carried_ledger_line_ids(),
     )
-    return [
-        LedgerFact(p.line_id, p.entry_id, p.reference, p.kind, p.occurred_at, p.account, p.amount, p.currency)
-        for p in posted
-    ]
 
 
-async def _insert(session: AsyncSession, draft: StatementFacts, *, sequence: int, now: datetime) -> bool:
-    """Write one statement; False when a concurrent issuer's statement won the unique constraints."""
-    statement = Statement(
-        partner_id=draft.partner_id,
-        period=draft.period,
-        sequence=sequence,
-        period_start=draft.period_start,
-        period_end=draft.period_end,
-        currency=draft.currency,
-        opening_pending=draft.opening.pending,
-        opening_payable=draft.opening.payable,
-        closing_pending=draft.closing.pending,
-        closing_payable=draft.closing.payable,
-        issued_at=now,
-    )
+def _drafts(
+    month: Period,
+    bounds: tuple[datetime, datetime],
+    latest: dict[tuple[UUID, str], Statement],
+    changes: dict[tuple[UUID, str], Balances],
+    line_counts: dict[tuple[UUID, str], int],
+) -> tuple[list[_Draft], int]:
+    """The statements to write, in (partner, currency) order, and how many chains are past the month."""
+    owing = {key for key, statement in latest.items() if not _closing(statement).is_zero}
+    drafts, skipped = [], 0
+    # The same order in every issuer, so two running at once wait for each other instead of deadlocking.
+    for partner_id, currency in sorted(changes.keys() | owing):
+        previous = latest.get((partner_id, currency))
+        if previous is not None and not follows(previous.period, month):
+            skipped += 1
+            continue
+        opening = _closing(previous) if previous else Balances()
+        change = changes.get((partner_id, currency), Balances())
+        carried = line_counts.get((partner_id, currency), 0)
+        if carried == 0 and opening.is_zero:
+            continue  # nothing happened and nothing is owed (is_worth_issuing)
+        closing = opening + change
+        row = {
+            "id": uuid7(),
+            "partner_id": partner_id,
+            "period": str(month),
+            "sequence": previous.sequence + 1 if previous else 1,
+            "period_start": bounds[0],
+            "period_end": bounds[1],
+            "currency": currency,
+            "opening_pending": opening.pending,
+            "opening_payable": opening.payable,
+            "closing_pending": closing.pending,
+            "closing_payable": closing.payable,
+        }
+        drafts.append(_Draft(row, carried))
+    if len(drafts) >= repository.MAX_STATEMENTS:
+        raise ValueError(f"{len(drafts)} statements in one issue: at most {repository.MAX_STATEMENTS - 1}")
+    return drafts, skipped
+
+
+async def _insert_statements(session: AsyncSession, drafts: list[_Draft], *, now: datetime) -> list[_Draft]:
+    """Write the statements; those a concurrent issuer's statements beat on the unique keys are left out."""
+    stamp = utc_now()
+    for draft in drafts:
+        draft.row.update(issued_at=now, created_at=stamp, updated_at=stamp)
     try:
         async with session.begin_nested():
-            session.add(statement)
-            await session.flush()
-            rows = [_line_row(statement.id, position, line) for position, line in enumerate(draft.lines, 1)]
-            session.add_all(rows)
-            await session.flush()
-            session.add_all(
-                StatementLedgerLine(statement_line_id=row.id, ledger_line_id=ledger_line_id)
-                for row, line in zip(rows, draft.lines, strict=True)
-                for ledger_line_id in line.ledger_line_ids
+            await repository.insert_statements(session, [d.row for d in drafts])
+        return drafts
+    except IntegrityError:
+        pass
+    # Another issuer committed some of these partners' statements (this month, or the next in a chain)
+    # while we built ours: theirs stand. One at a time, to keep the others.
+    written = []
+    for draft in drafts:
+        try:
+            async with session.begin_nested():
+                await repository.insert_statements(session, [draft.row])
+        except IntegrityError as exc:
+            log.info(
+                "payouts.statement.lost_race",
+                partner_id=str(draft.row["partner_id"]),
+                period=draft.row["period"],
+                currency=draft.row["currency"],
+                error=type(exc.orig).__name__,
             )
-            await session.flush()
-    except IntegrityError as exc:
-        # Another issuer committed this partner's statement (this month, or the next in its chain,
-        # or one carrying the same ledger lines) while we built ours: theirs stands.
-        log.info(
-            "payouts.statement.lost_race",
-            partner_id=str(draft.partner_id),
-            period=draft.period,
-            currency=draft.currency,
-            error=type(exc.orig).__name__,
+            continue
+        written.append(draft)
+    return written
+
+
+async def _write_lines(
+    session: AsyncSession, written: list[_Draft], line_counts: dict[tuple[UUID, str], int], *, now: datetime
+) -> None:
+    """Statement lines and the ledger lines they carry, set-based; the count is checked against the sums."""
+    accounts = [
+        {
+            "account": ledger_service.partner_account(draft.row["partner_id"], bucket),
+            "currency": draft.row["currency"],
+            "bucket": bucket,
+            "statement_id": draft.row["id"],
+            "number": number,
+        }
+        for number, draft in enumerate(written, 1)
+        if draft.carried
+        for bucket in BUCKETS
+    ]
+    await repository.note_accounts(session, accounts)
+    dialect = (await session.connection()).dialect.name
+    stamp = utc_now()
+
+    def order_external_id(reference: Any) -> Any:
+        return commission_service.order_external_id_of_reference(reference, dialect_name=dialect)
+
+    await repository.insert_lines(session, order_external_id=order_external_id, high=_id_high(), stamp=stamp)
+    carried = await repository.insert_carried(session, high=_id_high(), stamp=stamp)
+    expected = sum(draft.carried for draft in written)
+    if carried != expected:  # the sums and the lines come from one copy: this is a bug, not a race
+        raise StatementDoesNotReconcile(
+            f"{len(written)} statements carry {carried} ledger lines; their sums counted {expected}"
         )
-        return False
+
+
+def _id_high() -> int:
+    """The first 8 bytes (time and randomness) of a fresh uuid7, for ids written by INSERT ... SELECT."""
+    return int.from_bytes(uuid7().bytes[:8], "big")
+
+
+async def _publish_issued(session: AsyncSession, draft: _Draft, *, now: datetime) -> None:
+    row = draft.row
     payload = {
-        "statement_id": str(statement.id),
-        "partner_id": str(statement.partner_id),
-        "period": statement.period,
-        "currency": statement.currency,
-        "closing_payable": statement.closing_payable,
-        "closing_pending": statement.closing_pending,
+        "statement_id": str(row["id"]),
+        "partner_id": str(row["partner_id"]),
+        "period": row["period"],
+        "currency": row["currency"],
+        "closing_payable": row["closing_payable"],
+        "closing_pending": row["closing_pending"],
         "issued_at": now.isoformat(),
     }
     # The partner is told (e-mail, webhooks) once the statement is committed.
     await publish(session, STATEMENT_ISSUED, payload, now=now)
-    return True
-
-
-def _line_row(statement_id: UUID, position: int, line: LineFacts) -> StatementLine:
-    return StatementLine(
-        statement_id=statement_id,
-        position=position,
-        entry_id=line.entry_id,
-        entry_reference=line.reference,
-        kind=line.kind,
-        order_external_id=line.order_external_id,
-        occurred_at=line.occurred_at,
-        pending_change=line.pending_change,
-        payable_change=line.payable_change,
-    )
 
 
 # ------------------------------------------------------------------------------------------ reading

@@ -12,7 +12,7 @@ from growth.core.db import SessionMaker
 from growth.ledger import service as ledger_service
 from payouts.statement import service as statement_service
 from payouts.statement.errors import InvalidPeriod, PeriodNotOver, StatementNotFound
-from payouts.statement.models import Statement, StatementLine
+from payouts.statement.models import Statement, StatementLedgerLine, StatementLine
 from tests.payouts.statement.conftest import Program, at, closing, october, summary
 
 OCT_OVER = at("2025-11-02T09:00+08:00")
@@ -183,6 +183,63 @@ class TestIssueStatements:
     async def test_a_malformed_period_is_refused(self, program: Program, period: str) -> None:
         with pytest.raises(InvalidPeriod):
             await program.issue(period, now=OCT_OVER)
+
+
+class TestSetBasedIssuing:
+    """Issuing writes lines with INSERT ... SELECT: what the row-by-row version did, on both engines."""
+
+    async def test_an_entry_on_two_partners_is_a_line_on_each_statement(self, program: Program) -> None:
+        first, second = await program.partner("First"), await program.partner("Second")
+        first_pending = ledger_service.partner_account(first.id, "pending")
+        second_pending = ledger_service.partner_account(second.id, "pending")
+        await program.post(
+            "transfer:1",
+            "commission_transferred",
+            [(first_pending, 400, "CNY"), (second_pending, -400, "CNY")],
+            at("2025-10-11T00:00Z"),
+        )
+
+        assert (await program.issue("2025-10", now=OCT_OVER)).issued == 2
+
+        [mine], [theirs] = await program.statements(first), await program.statements(second)
+        assert summary(mine) == [("commission_transferred", None, -400, 0)]
+        assert summary(theirs) == [("commission_transferred", None, 400, 0)]
+
+    async def test_references_that_name_no_commission_have_no_order(self, program: Program) -> None:
+        p = await program.partner()
+        pending = ledger_service.partner_account(p.id, "pending")
+        for n, reference in enumerate(["commission:not-a-uuid:accrued", "commission", "bonus:x:y"]):
+            await program.post(
+                reference,
+                "bonus",
+                [("program:bonus", 100, "CNY"), (pending, -100, "CNY")],
+                at(f"2025-10-1{n}T00:00Z"),
+            )
+        await program.order(p, "o-1", 10000, at("2025-10-20T10:00+08:00"))
+
+        await program.issue("2025-10", now=OCT_OVER)
+
+        [issued] = await program.statements(p)
+        assert [(line.entry_reference, line.order_external_id) for line in issued.lines][:3] == [
+            ("commission:not-a-uuid:accrued", None),
+            ("commission", None),
+            ("bonus:x:y", None),
+        ]
+        assert issued.lines[3].order_external_id == "o-1"
+
+    async def test_ids_are_distinct_across_issues(
+        self, program: Program, session_maker: SessionMaker
+    ) -> None:
+        p = await october(program)
+        await program.issue("2025-10", now=OCT_OVER)
+        await program.order(p, "o-3", 30000, at("2025-11-05T10:00+08:00"))
+        await program.issue("2025-11", now=NOV_OVER)
+
+        async with session_maker() as s:
+            ids = list(await s.scalars(select(StatementLine.id)))
+            carried = list(await s.scalars(select(StatementLedgerLine.id)))
+        assert len(ids) == len(set(ids)) == 5 and len(carried) == len(set(carried)) == 6
+        assert {i.version for i in ids + carried} == {7}
 
 
 class TestIssuedStatementsNeverChange:
