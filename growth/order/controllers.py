@@ -24,6 +24,7 @@ from growth.order.schemas import (
     OrderRead,
     OrderTransitionRead,
 )
+from growth.order.tasks import OrderIntakeBatcher
 from growth.risk.service import RiskPolicy
 from growth.settings import Settings
 
@@ -119,18 +120,29 @@ class OrderController(Controller):
         lead_lookup: LeadLookup,
         settings: Settings,
         risk_policy: RiskPolicy,
+        order_intake: OrderIntakeBatcher,
     ) -> Response[OrderRead]:
-        result = await order_service.ingest_order(
-            db_session,
-            to_intake(data, source="api", secret=settings.resolved_secret()),
-            terms_lookup=terms_lookup,
-            lead_lookup=lead_lookup,
-            risk_policy=risk_policy,
-            now=utc_now(),
-        )
-        return Response(
-            order_read(result.order, result.attribution), status_code=201 if result.created else 200
-        )
+        intake = to_intake(data, source="api", secret=settings.resolved_secret())
+        now = utc_now()
+
+        async def take_in(session: AsyncSession) -> Response[OrderRead]:
+            result = await order_service.ingest_order(
+                session,
+                intake,
+                terms_lookup=terms_lookup,
+                lead_lookup=lead_lookup,
+                risk_policy=risk_policy,
+                now=now,
+            )
+            return Response(
+                order_read(result.order, result.attribution), status_code=201 if result.created else 200
+            )
+
+        # The order commits with its group (growth.order.tasks); end the key check's transaction first,
+        # which holds SQLite's one connection.
+        await db_session.commit()
+        result: Response[OrderRead] = await order_intake.submit(take_in)
+        return result
 
     @get("/{external_id:str}", summary="Read an order with its lines, history and attribution", opt=READERS)
     async def get_order(self, db_session: AsyncSession, external_id: str) -> OrderRead:

@@ -1,4 +1,4 @@
-from growth.core.errors import Conflict, Invalid, NotFound
+from growth.core.errors import Conflict, DomainError, Invalid, NotFound
 
 
 class OrderNotFound(NotFound):
@@ -15,3 +15,9 @@ class OrderConflict(Conflict):
 
 class IllegalOrderTransition(Conflict):
     pass
+
+
+class OrderIntakeUnavailable(DomainError):
+    """The order could not be made durable (its group's commit failed): nothing was stored; retry it."""
+
+    status_code = 503

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +192,9 @@ class TestImportOrders:
             f"{ORDERS},sku,quantity,unit_amount", *(f"{r},SKU-{i},1,1" for i, r in enumerate(rows))
         )
 
-        started = time.monotonic()
+        # Its speed is measured by `python -m benchmarks.orders` (CSV import vs bulk INSERT), not here:
+        # a wall-clock limit in a test fails on a busy machine.
         response = await client.post("/api/orders/import", content=data, headers=shop)
-        elapsed = time.monotonic() - started
 
         assert response.status_code == 200, response.text
         body = response.json()
@@ -209,7 +208,6 @@ class TestImportOrders:
         ]
         assert await _count(session, Order) == 4995
         assert await _count(session, OrderLine) == 4995
-        assert elapsed < 120, elapsed
 
     async def test_auth(self, client: AsyncTestClient[Litestar], session: AsyncSession) -> None:
         marketing = await create_key(session, role=Role.marketing)
