@@ -101,3 +101,12 @@ def is_running(
     if status is not CampaignStatus.active:
         return False
     return (starts_at is None or starts_at <= now) and (ends_at is None or now < ends_at)
+
+
+def running_changes_at(
+    status: CampaignStatus, starts_at: datetime | None, ends_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When ``is_running`` flips by itself after ``now`` (start or end of the period), or None."""
+    if status is not CampaignStatus.active:
+        return None
+    return next((at for at in (starts_at, ends_at) if at is not None and at > now), None)

@@ -24,7 +24,9 @@ from campaigns.campaign.rules import (
     landing_url_problem,
     normalize_hashtag,
     period_problem,
+    running_changes_at,
 )
+from growth.core.cache import CAMPAIGN_CHANGED, invalidate_after_commit
 from growth.core.events.service import DomainEvent
 from growth.core.money import is_known_currency
 from growth.core.ports import CampaignTerms
@@ -111,6 +113,8 @@ async def update_campaign(session: AsyncSession, campaign_id: UUID, **changes: A
         setattr(campaign, key, value)
     _check_whole(campaign)
     await session.flush()
+    # Links served from caches follow the campaign's new status, landing page and period.
+    invalidate_after_commit(session, CAMPAIGN_CHANGED, str(campaign.id))
     return campaign
 
 
@@ -127,7 +131,7 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         return None
-    status = CampaignStatus(campaign.status)
+    status, now = CampaignStatus(campaign.status), utc_now()
     return CampaignTerms(
         id=campaign.id,
         name=campaign.name,
@@ -135,7 +139,8 @@ async def get_terms(session: AsyncSession, campaign_id: UUID) -> CampaignTerms |
         currency=campaign.currency,
         hashtag=campaign.hashtag,
         attribution_window_days=campaign.attribution_window_days,
-        accepts_clicks=is_running(status, campaign.starts_at, campaign.ends_at, utc_now()),
+        accepts_clicks=is_running(status, campaign.starts_at, campaign.ends_at, now),
+        accepts_clicks_changes_at=running_changes_at(status, campaign.starts_at, campaign.ends_at, now),
         issues_codes=status is not CampaignStatus.ended,
         status=status.value,
         new_customers_only=campaign.new_customers_only and campaign.kind == "referral",

@@ -18,5 +18,7 @@ def clean_header(value: str | None, limit: int) -> str | None:
     """A header value fit to store: control characters dropped, cut to ``limit`` characters."""
     if not value:
         return None
+    if value.isprintable():  # the usual header: no control character to drop
+        return value[:limit] or None
     cleaned = "".join(ch for ch in value if unicodedata.category(ch) != "Cc")[:limit]
     return cleaned or None

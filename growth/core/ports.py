@@ -41,6 +41,9 @@ class CampaignTerms:
     risk_overrides: Mapping[str, object] = field(default_factory=dict)
     """The risk firewall's rules and thresholds for this campaign over the program's defaults
     (``growth.risk.rules.Thresholds.from_overrides``)."""
+    accepts_clicks_changes_at: datetime | None = None
+    """When ``accepts_clicks`` flips by itself (the period starts or ends); None: only a change can flip it.
+    Caches of the terms expire then."""
 
 
 CampaignTermsLookup = Callable[[AsyncSession, UUID], Awaitable[CampaignTerms | None]]

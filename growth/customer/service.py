@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.core.cache import CUSTOMER_CHANGED, invalidate_after_commit
 from growth.customer import repository
 from growth.customer.errors import CustomerDeleted, CustomerNotFound, InvalidCustomer
 from growth.customer.models import Customer
@@ -87,3 +88,4 @@ async def delete_customer(session: AsyncSession, external_id: str, *, now: datet
     customer = await get_customer(session, external_id)
     customer.deleted_at = now
     customer.email = customer.email_key = customer.name = None
+    invalidate_after_commit(session, CUSTOMER_CHANGED, str(customer.id))

@@ -5,68 +5,56 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import Cookie
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from growth.click.service import ClickWriter
 from growth.core.i18n import HTML_LANG, chosen_language
 from growth.core.ports import CampaignTermsLookup, RewardsLookup, ShareSubmissionsLookup
 from growth.core.time import utc_now
 from growth.link import service as link_service
-from growth.link.rules import QR_DEFAULT_SIZE, QR_MAX_SIZE, QR_MIN_SIZE
+from growth.link.rules import QR_DEFAULT_SIZE, QR_MAX_SIZE, QR_MIN_SIZE, attribution_cookie_header
+from growth.link.service import Redirects
 from growth.settings import Settings
 
 QR_CACHE_SECONDS = 86_400
+
+
+_VISITOR_HEADERS = {b"user-agent": True, b"referer": True, b"cookie": True}
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 class LinkController(Controller):
     tags = ["Links"]
 
     @get("/r/{code:str}", summary="Follow a referral link (302 to the landing page)", status_code=302)
-    async def follow_link(
-        self,
-        request: Request,
-        db_session: AsyncSession,
-        code: str,
-        settings: Settings,
-        terms_lookup: CampaignTermsLookup,
-        clicks: ClickWriter,
-    ) -> Redirect:
+    async def follow_link(self, request: Request, code: str, redirects: Redirects) -> Redirect:
+        # The hot path: the code comes from the process's cache and the click goes to the writer's
+        # queue, so a redirect never waits on the database. The three headers it reads are taken from
+        # the raw scope in one pass (``request.headers`` builds a multi-dict on each access).
+        wanted = _VISITOR_HEADERS.get
+        seen = {name: value for name, value in request.scope["headers"] if wanted(name)}
+        cookie = seen.get(b"cookie")
         visitor = link_service.Visitor(
-            request.client.host if request.client else None,
-            request.headers.get("user-agent"),
-            request.headers.get("referer"),
-            request.cookies.get(settings.cookie_name),
+            request.scope["client"][0] if request.scope.get("client") else None,
+            _text(seen.get(b"user-agent")),
+            _text(seen.get(b"referer")),
+            request.cookies.get(redirects.cookie_name) if cookie is not None else None,
         )
-        outcome = await link_service.follow_link(
-            db_session,
-            code=code,
-            visitor=visitor,
-            terms_lookup=terms_lookup,
-            clicks=clicks,
-            settings=settings,
-            now=utc_now(),
-        )
-        cookies = (
-            []
-            if outcome.cookie is None
-            else [
-                Cookie(
-                    key=outcome.cookie.name,
-                    value=outcome.cookie.value,
-                    max_age=outcome.cookie.max_age,
-                    path="/",
-                    httponly=True,
-                    samesite="lax",
-                    secure=request.url.scheme == "https",
-                )
-            ]
-        )
-        return Redirect(
-            outcome.location, status_code=302, cookies=cookies, headers={"Cache-Control": "no-store"}
-        )
+        outcome = await link_service.follow_link(redirects, code=code, visitor=visitor, now=utc_now())
+        headers = {"Cache-Control": "no-store"}
+        if outcome.cookie is not None:
+            # A header, not a ``Cookie``: Litestar deep-copies each ``Cookie`` to render it.
+            headers["Set-Cookie"] = attribution_cookie_header(
+                outcome.cookie.name,
+                outcome.cookie.value,
+                max_age=outcome.cookie.max_age,
+                secure=request.scope["scheme"] == "https",
+            )
+        return Redirect(outcome.location, status_code=302, headers=headers)
 
     @get(["/r/{code:str}/qr.png", "/r/{code:str}/qr.svg"], summary="QR code of a referral link (PNG or SVG)")
     async def qr_code(

@@ -33,6 +33,30 @@ def landing_url_with_code(landing_url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def landing_parts(landing_url: str, *, code_param: str, click_param: str) -> tuple[str, str]:
+    """``(head, fragment)`` of a landing URL, split once per campaign so that a redirect only joins strings.
+
+    ``head + code_query(...) + click_id + fragment`` is the URL ``landing_url_with_code`` gives (click ids
+    need no quoting); the page's own ``code_param`` and ``click_param`` are dropped.
+    """
+    parts = urlsplit(landing_url)
+    names = (code_param, click_param)
+    own = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names])
+    head = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return f"{head}?{own}&" if own else f"{head}?", f"#{parts.fragment}" if parts.fragment else ""
+
+
+def code_query(*, code_param: str, code: str, click_param: str) -> str:
+    """``ref=CODE&ref_click=``: what goes between a landing URL's head and the click id."""
+    return f"{urlencode({code_param: code})}&{urlencode({click_param: ''})}"
+
+
+def attribution_cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:
+    """The ``Set-Cookie`` value of the attribution cookie: first-party, HttpOnly, SameSite=Lax."""
+    attributes = f"HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax"
+    return f"{name}={value}; {attributes}; Secure" if secure else f"{name}={value}; {attributes}"
+
+
 def _qr(url: str) -> qrcode.QRCode:
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QR_BORDER, box_size=1)
     qr.add_data(url)

@@ -51,3 +51,25 @@ async def of_partner(session: AsyncSession, partner_id: UUID) -> list[ReferralCo
     """A partner's codes, oldest first (revoked ones included)."""
     query = select(ReferralCode).where(ReferralCode.partner_id == partner_id).order_by(ReferralCode.id)
     return list(await session.scalars(query))
+
+
+async def working_ids(session: AsyncSession, ids: list[UUID]) -> set[UUID]:
+    """Of ``ids``, the codes not revoked whose customer (if any) is not deleted."""
+    rows = await session.scalars(
+        select(ReferralCode.id)
+        .outerjoin(Customer, Customer.id == ReferralCode.customer_id)
+        .where(ReferralCode.id.in_(ids), ReferralCode.revoked_at.is_(None), Customer.deleted_at.is_(None))
+    )
+    return set(rows)
+
+
+async def newest_working(session: AsyncSession, limit: int) -> list[ReferralCode]:
+    """The ``limit`` newest codes not revoked whose customer (if any) is not deleted."""
+    rows = await session.scalars(
+        select(ReferralCode)
+        .outerjoin(Customer, Customer.id == ReferralCode.customer_id)
+        .where(ReferralCode.revoked_at.is_(None), Customer.deleted_at.is_(None))
+        .order_by(ReferralCode.id.desc())  # UUIDv7: newest first
+        .limit(limit)
+    )
+    return list(rows)

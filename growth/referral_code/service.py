@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.core.cache import REFERRAL_CODE_CHANGED, invalidate_after_commit
 from growth.core.events.service import publish
 from growth.core.ports import CampaignTerms, CampaignTermsLookup
 from growth.customer import service as customer_service
@@ -117,6 +118,8 @@ async def issue_code(
         if stored is not None and stored is not row:
             return Issued(stored, created=False)
         if stored is row:
+            # A process may have cached "no such code" for it.
+            invalidate_after_commit(session, REFERRAL_CODE_CHANGED, row.code_key)
             await publish(
                 session,
                 "referral_code.issued",
@@ -156,6 +159,16 @@ async def resolve_code(
     return ResolvedCode(referral_code, customer, terms)
 
 
+async def working_codes(session: AsyncSession, referral_code_ids: list[UUID]) -> set[UUID]:
+    """Which of these codes still work (not revoked, customer not deleted): caches check theirs in bulk."""
+    return await repository.working_ids(session, referral_code_ids)
+
+
+async def newest_working_codes(session: AsyncSession, limit: int) -> list[ReferralCode]:
+    """The newest working codes (not revoked, customer not deleted): what a link cache loads at start."""
+    return await repository.newest_working(session, limit)
+
+
 async def resolve_share_token(
     session: AsyncSession, token: str, *, secret: str, terms_lookup: CampaignTermsLookup
 ) -> ResolvedCode:
@@ -182,6 +195,7 @@ async def revoke_code(
     """Stop a code from working; it stays reserved so nobody else can take it."""
     resolved = await resolve_code(session, code, terms_lookup=terms_lookup)
     resolved.referral_code.revoked_at = now
+    invalidate_after_commit(session, REFERRAL_CODE_CHANGED, resolved.referral_code.code_key)
     return resolved.referral_code
 
 
@@ -195,6 +209,7 @@ async def revoke_partner_codes(session: AsyncSession, partner_id: UUID, *, now: 
     codes = [c for c in await repository.lock_for_partner(session, partner_id) if c.revoked_at is None]
     for code in codes:
         code.revoked_at = now
+        invalidate_after_commit(session, REFERRAL_CODE_CHANGED, code.code_key)
     return len(codes)
 
 
@@ -203,6 +218,7 @@ async def reinstate_partner_codes(session: AsyncSession, partner_id: UUID, *, re
     codes = [c for c in await repository.lock_for_partner(session, partner_id) if c.revoked_at == revoked_at]
     for code in codes:
         code.revoked_at = None
+        invalidate_after_commit(session, REFERRAL_CODE_CHANGED, code.code_key)
     return len(codes)
 
 

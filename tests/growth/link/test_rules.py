@@ -16,6 +16,9 @@ from growth.link.rules import (
     QR_DEFAULT_SIZE,
     QR_MAX_SIZE,
     QR_MIN_SIZE,
+    attribution_cookie_header,
+    code_query,
+    landing_parts,
     landing_url_with_code,
     percent_label,
     personal_hashtag,
@@ -334,3 +337,36 @@ class TestPostFormNotice:
 @pytest.mark.parametrize(("bps", "label"), [(1000, "10%"), (1250, "12.5%"), (5, "0.05%"), (10_000, "100%")])
 def test_percent_label(bps: int, label: str) -> None:
     assert percent_label(bps) == label
+
+
+class TestClickLocation:
+    """The redirect joins strings split once per campaign: the URL ``landing_url_with_code`` gives."""
+
+    @pytest.mark.parametrize(
+        "landing_url",
+        [
+            "https://shop.example/spring?utm_source=ref&ref=old#top",
+            "https://shop.example/",
+            "https://shop.example/x?q=1%202&e=",
+            "https://shop.example#f",
+            "https://shop.example/p?ref_click=9&x=%E4%B8%AD",
+        ],
+    )
+    def test_same_url_as_landing_url_with_code(self, landing_url: str) -> None:
+        click_id = "019abcde-f012-7345-8678-9abcdef01234"
+        head, fragment = landing_parts(landing_url, code_param="ref", click_param="ref_click")
+        joined = head + code_query(code_param="ref", code="Spring Alice", click_param="ref_click")
+
+        assert joined + click_id + fragment == landing_url_with_code(
+            landing_url, {"ref": "Spring Alice", "ref_click": click_id}
+        )
+
+    @pytest.mark.parametrize(
+        ("secure", "expected"),
+        [
+            (False, "growth_ref=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax"),
+            (True, "growth_ref=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure"),
+        ],
+    )
+    def test_attribution_cookie_header(self, secure: bool, expected: str) -> None:
+        assert attribution_cookie_header("growth_ref", "abc", max_age=60, secure=secure) == expected
