@@ -58,21 +58,26 @@ from growth.core.auth.controllers import ApiKeyController, DashboardController
 from growth.core.auth.errors import SignInRequired
 from growth.core.auth.guards import DB_CONFIG_STATE_KEY, sign_in_redirect
 from growth.core.auth.rules import derived_secret
+from growth.core.cache import RedisInvalidationRelay
+from growth.core.cache import subscribe as subscribe_invalidations
 from growth.core.db import PROJECT_ROOT, make_db_config, make_engine
 from growth.core.errors import DomainError
 from growth.core.events.service import NOTIFIER_KEY, Subscriptions
 from growth.core.events.worker import Notifier, OutboxWorker
 from growth.core.i18n import HTML_LANG, chosen_language, install, negotiate_locale, remember_language
-from growth.core.jobs import PeriodicJob
+from growth.core.jobs import Job, PeriodicJob
 from growth.core.logging import configure_logging, echo_request_id, request_id_middleware
 from growth.core.mail import parse_smtp_url
+from growth.core.metrics import ClickSampler, latency_middleware
 from growth.core.ports import CostLine, CostQuery, EstimateFacts, GrowthCosts
+from growth.core.queue import JobQueue, make_queue
 from growth.customer import service as customer_service
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
-from growth.health.controllers import health
+from growth.health.controllers import health, metrics, ready
 from growth.ledger.controllers import CustomerBalanceController
 from growth.link.controllers import LinkController
+from growth.link.service import LinkCache, Redirects
 from growth.notification import service as notification_service
 from growth.notification.controllers import (
     NotificationController,
@@ -82,6 +87,7 @@ from growth.notification.controllers import (
 )
 from growth.notification.rules import Recipient, RecipientType
 from growth.order.controllers import OrderController
+from growth.order.tasks import OrderIntakeBatcher
 from growth.order_import.controllers import OrderImportController
 from growth.referral_code.controllers import ReferralCodeController
 from growth.risk.controllers import ReviewController, ReviewPages
@@ -234,6 +240,28 @@ async def check_delays(session: AsyncSession, now: datetime, *, settings: Settin
     return await alert_service.raise_alerts(session, delays, now=now)
 
 
+def periodic_jobs(settings: Settings) -> list[tuple[str, Job, float]]:
+    """The periodic jobs as (name, job, interval in seconds): in-process loops in the embedded profile,
+    SAQ cron jobs of ``growth worker`` in production."""
+    tiers = partner_service.tier_policy(settings)
+    every_reward_interval = settings.reward_job_interval_seconds
+    return [
+        ("rewards.approve_due", _approve_due_rewards, every_reward_interval),
+        ("commissions.approve_due", partial(_approve_due_commissions, tiers=tiers), every_reward_interval),
+        ("payouts.promote_partners", partial(_promote_partners, tiers=tiers), every_reward_interval),
+        (
+            "notifications.deliver_webhooks",
+            partial(_deliver_webhooks, settings=settings),
+            settings.webhook_job_interval_seconds,
+        ),
+        (
+            "alerts.check_delays",
+            partial(check_delays, settings=settings),
+            settings.delay_job_interval_seconds,
+        ),
+    ]
+
+
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
     return not request.url.path.startswith("/api/") and "text/html" in accept
@@ -375,8 +403,26 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     notifier = Notifier()
     db_config = make_db_config(make_engine(settings.database_url), info={NOTIFIER_KEY: notifier})
     session_maker = db_config.create_session_maker()
+    order_intake = OrderIntakeBatcher(session_maker)
     clicks = ClickWriter(
-        session_maker, max_queue=settings.click_queue_size, batch_size=settings.click_batch_size
+        session_maker,
+        secret=settings.resolved_secret(),
+        max_queue=settings.click_queue_size,
+        batch_size=settings.click_batch_size,
+        flush_interval_ms=settings.click_flush_interval_ms,
+    )
+    links = LinkCache(
+        session_maker,
+        campaign_service.get_terms,
+        ttl=settings.link_cache_seconds,
+        code_param=settings.referral_param,
+        click_param=settings.click_param,
+    )
+    redirects = Redirects(links, clicks, settings.cookie_name)
+    invalidations = (
+        RedisInvalidationRelay(settings.redis_url, f"growth:{settings.queue_name}:cache")
+        if settings.redis_url
+        else None
     )
     outbox = OutboxWorker(
         session_maker,
@@ -385,54 +431,46 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         poll_seconds=settings.outbox_poll_seconds,
     )
 
-    approvals = PeriodicJob(
-        session_maker, "rewards.approve_due", _approve_due_rewards, settings.reward_job_interval_seconds
-    )
-    commission_approvals = PeriodicJob(
-        session_maker,
-        "commissions.approve_due",
-        partial(_approve_due_commissions, tiers=partner_service.tier_policy(settings)),
-        settings.reward_job_interval_seconds,
-    )
-    promotions = PeriodicJob(
-        session_maker,
-        "payouts.promote_partners",
-        partial(_promote_partners, tiers=partner_service.tier_policy(settings)),
-        settings.reward_job_interval_seconds,
-    )
+    periodic = [
+        PeriodicJob(session_maker, name, job, interval) for name, job, interval in periodic_jobs(settings)
+    ]
+    job_queue = JobQueue(make_queue(settings.redis_url, settings.queue_name)) if settings.redis_url else None
 
-    webhook_deliveries = PeriodicJob(
-        session_maker,
-        "notifications.deliver_webhooks",
-        partial(_deliver_webhooks, settings=settings),
-        settings.webhook_job_interval_seconds,
-    )
-    delay_checks = PeriodicJob(
-        session_maker,
-        "alerts.check_delays",
-        partial(check_delays, settings=settings),
-        settings.delay_job_interval_seconds,
-    )
+    click_metrics = ClickSampler(clicks)
 
     @asynccontextmanager
     async def workers(_: Litestar) -> AsyncIterator[None]:
         clicks.start()
-        outbox.start()
-        approvals.start()
-        commission_approvals.start()
-        promotions.start()
-        delay_checks.start()
-        webhook_deliveries.start()
+        order_intake.start()
+        click_metrics.start()
+        stop_listening = subscribe_invalidations(links.invalidate)
+        if invalidations is not None:
+            await invalidations.start()
+        links.start()  # after the relay: subscribing drops everything cached
+        if job_queue is not None:
+            # Production profile: `growth worker` processes drain the outbox and run the periodic jobs.
+            await job_queue.connect()
+            notifier.forward_to(job_queue.kick_outbox)
+        else:
+            outbox.start()
+            for job in periodic:
+                job.start()
         try:
             yield
         finally:
-            await webhook_deliveries.stop()
-            await delay_checks.stop()
-            await approvals.stop()
-            await commission_approvals.stop()
-            await promotions.stop()
+            for job in reversed(periodic):
+                await job.stop()
+            await order_intake.stop()
             await clicks.stop()
+            await click_metrics.stop()
+            await links.stop()
+            stop_listening()
+            if invalidations is not None:
+                await invalidations.stop()
             await outbox.stop()
+            if job_queue is not None:
+                notifier.forward_to(None)
+                await job_queue.disconnect()
 
     route_handlers: list[Any] = [
         create_static_files_router(
@@ -442,6 +480,8 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             path=ANALYTICS_ASSETS, directories=[ANALYTICS_STATIC], include_in_schema=False
         ),
         health,
+        ready,
+        metrics,
         AuditController,
         NotificationController,
         NotificationPages,
@@ -500,7 +540,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         route_handlers=route_handlers,
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[workers],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, latency_middleware],
         before_send=[echo_request_id, remember_language],
         csrf_config=CSRFConfig(
             secret=derived_secret(settings.resolved_secret(), "csrf").hex(),
@@ -514,6 +554,8 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "risk_policy": Provide(lambda: policy, use_cache=True, sync_to_thread=False),
             "terms_lookup": Provide(lambda: campaign_service.get_terms, use_cache=True, sync_to_thread=False),
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
+            "order_intake": Provide(lambda: order_intake, use_cache=True, sync_to_thread=False),
+            "redirects": Provide(lambda: redirects, use_cache=True, sync_to_thread=False),
             "lead_lookup": Provide(lambda: lead_service.find_lead, use_cache=True, sync_to_thread=False),
             "submissions_lookup": Provide(
                 lambda: share_service.submission_facts, use_cache=True, sync_to_thread=False
@@ -538,8 +580,11 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
                 "settings": settings,
                 DB_CONFIG_STATE_KEY: db_config,
                 "clicks": clicks,
+                "links": links,
                 "outbox": outbox,
                 "session_maker": session_maker,
+                "job_queue": job_queue,
+                "click_metrics": click_metrics,
             }
         ),
         template_config=TemplateConfig(

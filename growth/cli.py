@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import click
@@ -20,6 +26,9 @@ from growth.core.db import check_models_match, make_db_config, make_engine, upgr
 from growth.core.logging import configure_logging
 from growth.core.time import utc_now
 from growth.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 T = TypeVar("T")
 
@@ -356,3 +365,158 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
     )
     if result.pending:
         raise SystemExit(1)
+
+
+# The production profile: granian web workers, SAQ queue workers, and a supervisor for both.
+
+_SELF = [sys.executable, "-c", "from growth.cli import main; main()"]
+"""How the supervisor starts this command line in a child process."""
+
+
+def _metrics_dir(settings: Settings, *, fresh: bool) -> str:
+    """The directory this host's processes share their Prometheus values in, exported to children.
+
+    ``fresh``: emptied first (values of processes of an earlier start would be added in otherwise).
+    """
+    path = Path(settings.metrics_dir or tempfile.mkdtemp(prefix="growth-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    # prometheus_client reads its variable when a child imports it; GROWTH_METRICS_DIR tells /metrics.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GROWTH_METRICS_DIR"] = str(path)
+    return str(path)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Web processes.")
+@click.option("--migrate/--no-migrate", default=False, help="Migrate the database first.")
+def serve(host: str, port: int, workers: int, migrate: bool) -> None:
+    """Serve the app with granian and N worker processes (the production web server).
+
+    With GROWTH_REDIS_URL set, the web processes leave jobs to `growth worker` processes.
+    SIGTERM stops gracefully: requests in flight finish and buffered clicks are written.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    settings = get_settings()
+    if migrate:
+        upgrade_head(settings.database_url)
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # set by `growth production` for all its children
+        _metrics_dir(settings, fresh=not settings.metrics_dir)
+    Granian(
+        "growth.cli:web_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=host,
+        port=port,
+        workers=workers,
+        log_level=LogLevels.warning,
+        respawn_failed_workers=True,
+        # A worker that has not stopped this long after SIGTERM is killed (the click writer's last
+        # flush takes at most 30 s).
+        workers_kill_timeout=45,
+    ).serve()
+
+
+def web_app() -> Litestar:
+    """The app as each granian worker process of ``growth serve`` builds it."""
+    # The worker is forked with granian's server-side signal handlers, which would swallow a SIGTERM
+    # arriving before the worker installs its own (while the app is built): it would then never stop.
+    # Until then the default action, exit, is right: nothing is served or buffered yet.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    from growth.app import create_app
+
+    get_settings.cache_clear()  # read again: `serve` exported GROWTH_METRICS_DIR after reading them
+    return create_app()
+
+
+@main.command()
+@click.option(
+    "--concurrency", default=None, type=click.IntRange(min=1), help="Jobs at once [GROWTH_WORKER_CONCURRENCY]"
+)
+def worker(concurrency: int | None) -> None:
+    """Run a queue worker (production profile, needs GROWTH_REDIS_URL) until SIGTERM.
+
+    It drains the outbox, delivers notifications and webhooks, runs the periodic jobs and executes payout
+    runs. Start as many as needed on any host; each job is done once. A running job finishes on SIGTERM.
+    """
+    settings = get_settings()
+    if not settings.redis_url:
+        raise click.ClickException("GROWTH_REDIS_URL is not set (the embedded profile needs no worker)")
+    if settings.metrics_dir:  # share the job metrics with the web processes of this host
+        _metrics_dir(settings, fresh=False)
+    from growth.worker import run_worker  # imports prometheus_client: after its directory is set
+
+    asyncio.run(run_worker(settings, concurrency=concurrency))
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--queue-workers", default=2, show_default=True, type=click.IntRange(min=0))
+@click.option("--concurrency", default=None, type=click.IntRange(min=1), help="Jobs at once per worker.")
+def production(host: str, port: int, web_workers: int, queue_workers: int, concurrency: int | None) -> None:
+    """Start the production profile: migrate once, then the web server and the queue workers.
+
+    Reads GROWTH_DATABASE_URL (PostgreSQL) and GROWTH_REDIS_URL. SIGTERM or Ctrl+C stops every process
+    gracefully; if one of them exits on its own, the others are stopped too and the exit code says so.
+    """
+    settings = get_settings()
+    if not settings.redis_url:
+        raise click.ClickException("GROWTH_REDIS_URL is not set")
+    if settings.is_sqlite:
+        raise click.ClickException("the production profile needs PostgreSQL in GROWTH_DATABASE_URL")
+    upgrade_head(settings.database_url)
+    metrics_dir = _metrics_dir(settings, fresh=True)
+    web = [*_SELF, "serve", "--host", host, "--port", str(port), "--workers", str(web_workers)]
+    queue = [*_SELF, "worker", *(["--concurrency", str(concurrency)] if concurrency else [])]
+    commands = [web, *[queue] * queue_workers]
+    click.echo(
+        f"production profile: web on http://{host}:{port} ({web_workers} workers), "
+        f"{queue_workers} queue workers, metrics in {metrics_dir}"
+    )
+    raise SystemExit(supervise(commands))
+
+
+def supervise(commands: list[list[str]], *, grace_seconds: float = 90.0) -> int:
+    """Run ``commands`` as child processes until SIGTERM/SIGINT or until one exits; returns the exit code.
+
+    A stop is forwarded to every child as SIGTERM (each finishes what it is doing); a child still
+    running after ``grace_seconds`` is killed.
+    """
+    children = [subprocess.Popen(command) for command in commands]
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        failed = [child for child in children if child.poll() not in (None, 0)]
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        click.echo(f"stopped: process {failed[0].args[-1]!r} exited with {failed[0].returncode}", err=True)
+        return failed[0].returncode or 1
+    return 0 if stopping else 1

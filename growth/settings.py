@@ -46,6 +46,11 @@ class Settings:
     """Clicks buffered in memory before redirects wait for the writer (back-pressure, never loss)."""
     click_batch_size: int = 500
     """Clicks written per transaction by the click writer."""
+    click_flush_interval_ms: int = 100
+    """The click writer writes what it holds at least this often, full batch or not."""
+    link_cache_seconds: float = 30.0
+    """How long a process may serve a referral code from its cache without asking the database: the
+    safety net when an invalidation is lost (changes drop the entry at once, in every process with Redis)."""
     outbox_poll_seconds: float = 1.0
     """How often the embedded outbox worker looks for events it was not told about."""
     smtp_url: str = ""
@@ -116,6 +121,21 @@ class Settings:
     """How many of the partner's last paid payouts (in the run's currency) make the trailing average."""
     payout_trailing_min_payouts: int = 3
     """Fewer paid payouts than this: no trailing average, no hold."""
+    redis_url: str = ""
+    """``redis://host:6379/0``: the production profile. Jobs (outbox drain, deliveries, periodic jobs,
+    payout execution) go to a Redis-backed queue run by ``growth worker`` processes; empty: in-process."""
+    queue_name: str = "growth"
+    """Name of the job queue in Redis (its keys are ``saq:<name>:*``); one per deployment."""
+    worker_concurrency: int = 4
+    """Jobs one ``growth worker`` process runs at once."""
+    outbox_sweep_seconds: int = 5
+    """Production profile: how often a worker looks for outbox events no kick announced (a web process
+    that died between commit and enqueue); whole seconds."""
+    metrics_token: str = ""
+    """Bearer token ``/metrics`` asks for; empty: open (serve it on an internal network only)."""
+    metrics_dir: str = ""
+    """Directory where this host's processes share Prometheus metrics (multiprocess mode; ``growth serve``
+    and ``growth production`` set it for their children). Empty: each process reports only its own."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,6 +15,7 @@ from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.money import Money
+from growth.core.queue import PAYOUT_RUN_EXECUTE
 from growth.core.time import utc_now
 from growth.settings import Settings
 from payouts.partner import service as partner_service
@@ -137,6 +138,19 @@ class PayoutRunController(Controller):
             actor=audit_service.actor_from_request(request),
         )
         # Transfers start after this request's transaction is over; each payout commits on its own.
+        if (job_queue := request.app.state.get("job_queue")) is not None:
+            # Production profile: a worker pays the run; one job per run while it waits or runs.
+            return Response(
+                run_read(run),
+                status_code=202,
+                background=BackgroundTask(
+                    job_queue.defer,
+                    PAYOUT_RUN_EXECUTE,
+                    key=f"payout-run:{run_id}",
+                    time_limit=3600,  # thousands of transfers; an interrupted run resumes when asked again
+                    run_id=str(run_id),
+                ),
+            )
         work = BackgroundTask(
             payout_run_service.execute_run,
             request.app.state.session_maker,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -122,15 +122,25 @@ async def _handled_by(session_maker: SessionMaker, event_id: UUID) -> set[str]:
         return set(rows)
 
 
-async def _run_handler(session_maker: SessionMaker, event: DomainEvent, name: str, handler: Handler) -> None:
+async def _run_handler(session_maker: SessionMaker, event: DomainEvent, name: str, handler: Handler) -> bool:
+    """Run one subscriber; False when another worker holds the event (it will run it)."""
     try:
         async with session_maker() as session, session.begin():
+            # Two workers that picked the same event: the first locks its row for the handler's
+            # transaction, the second skips it instead of running the handler's effects only to
+            # lose on the unique delivery row. SQLite has one writer at a time and no row locks.
+            claimed = await session.scalar(
+                select(OutboxEvent.id).where(OutboxEvent.id == event.id).with_for_update(skip_locked=True)
+            )
+            if claimed is None:
+                return False
             await handler(session, event)
             session.add(OutboxDelivery(event_id=event.id, handler=name, handled_at=utc_now()))
     except IntegrityError:
         # Another worker committed this delivery first; our copy of the effects was rolled back.
         if name not in await _handled_by(session_maker, event.id):
             raise
+    return True
 
 
 async def _mark(session_maker: SessionMaker, event_id: UUID, **values: Any) -> None:
@@ -145,7 +155,8 @@ async def handle_event(session_maker: SessionMaker, subscriptions: Subscriptions
         if name in done:
             continue
         try:
-            await _run_handler(session_maker, event, name, handler)
+            if not await _run_handler(session_maker, event, name, handler):
+                return False  # another worker is handling it now
         except Exception as exc:
             async with session_maker() as session:
                 attempts = (
@@ -183,6 +194,16 @@ async def dispatch_pending(
     for event in await _pending_events(session_maker, now or utc_now(), limit):
         handled += await handle_event(session_maker, subscriptions, event)
     return handled
+
+
+async def backlog(session: AsyncSession, *, now: datetime) -> tuple[int, float]:
+    """How many events wait for a subscriber, and the age in seconds of the oldest (0 when none)."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxEvent.occurred_at)).where(OutboxEvent.processed_at.is_(None))
+        )
+    ).one()
+    return int(count), max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
 
 async def dispatch_in_transaction(session: AsyncSession, subscriptions: Subscriptions) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import structlog
 
@@ -18,10 +19,17 @@ class Notifier:
 
     def __init__(self) -> None:
         self._event: asyncio.Event | None = None
+        self._forward: Callable[[], None] | None = None
 
     def __call__(self) -> None:
         if self._event is not None:
             self._event.set()
+        if self._forward is not None:
+            self._forward()
+
+    def forward_to(self, callback: Callable[[], None] | None) -> None:
+        """Also call ``callback`` on each wake-up (the production profile enqueues an outbox drain)."""
+        self._forward = callback
 
     def bind(self) -> asyncio.Event:
         self._event = asyncio.Event()
