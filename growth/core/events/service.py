@@ -127,13 +127,17 @@ async def _run_handler(session_maker: SessionMaker, event: DomainEvent, name: st
     try:
         async with session_maker() as session, session.begin():
             # Two workers that picked the same event: the first locks its row for the handler's
-            # transaction, the second skips it instead of running the handler's effects only to
-            # lose on the unique delivery row. SQLite has one writer at a time and no row locks.
-            claimed = await session.scalar(
-                select(OutboxEvent.id).where(OutboxEvent.id == event.id).with_for_update(skip_locked=True)
+            # transaction; the second waits for it (a caller that drains must find the event handled
+            # when it returns) and then finds the delivery recorded instead of running the handler's
+            # effects again. SQLite has one writer at a time and no row locks.
+            await session.scalar(select(OutboxEvent.id).where(OutboxEvent.id == event.id).with_for_update())
+            done = await session.scalar(
+                select(OutboxDelivery.id).where(
+                    OutboxDelivery.event_id == event.id, OutboxDelivery.handler == name
+                )
             )
-            if claimed is None:
-                return False
+            if done is not None:
+                return True
             await handler(session, event)
             session.add(OutboxDelivery(event_id=event.id, handler=name, handled_at=utc_now()))
     except IntegrityError:
