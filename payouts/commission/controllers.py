@@ -16,7 +16,15 @@ from growth.risk import service as risk_service
 from growth.settings import Settings
 from payouts.commission import service as commission_service
 from payouts.commission.models import Commission, CommissionPlan
-from payouts.commission.rules import CommissionStatus, LineRate, PlanKind, PlanSpec, Recurring, Tier
+from payouts.commission.rules import (
+    CommissionStatus,
+    LineRate,
+    PlanKind,
+    PlanSpec,
+    Recurring,
+    Tier,
+    partner_reason,
+)
 from payouts.commission.schemas import (
     BalanceRead,
     CommissionRead,
@@ -50,9 +58,13 @@ def plan_read(plan: CommissionPlan, spec: PlanSpec) -> PlanRead:
 def commission_read(c: Commission, *, for_partner: bool = False) -> CommissionRead:
     """A commission as the API shows it; its partner never reads the risk review's reasons (the rules
     that fired, a reviewer's note), only that the order is or was in review."""
-    reason = c.reason
-    if for_partner and risk_service.is_review_reason(reason):
-        reason = "held for review" if c.is_order_held else "not accepted in review"
+    reason = (
+        partner_reason(
+            c.reason, is_order_held=c.is_order_held, by_review=risk_service.is_review_reason(c.reason)
+        )
+        if for_partner
+        else c.reason
+    )
     return CommissionRead(
         id=c.id,
         partner_id=c.partner_id,

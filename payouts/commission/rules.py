@@ -219,3 +219,12 @@ def is_due(
 
 REVIEW_REASON_LENGTH = 500
 """The longest review reason kept on the row (its ``reason`` column)."""
+
+
+def partner_reason(reason: str | None, *, is_order_held: bool, by_review: bool) -> str | None:
+    """A commission's reason as its partner reads it: the risk review's own words (the rules that
+    fired, a reviewer's note) are for staff, so the partner only learns that the order is or was in
+    review. ``by_review``: the reason was written by the review."""
+    if not by_review:
+        return reason
+    return "held for review" if is_order_held else "not accepted in review"
