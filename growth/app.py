@@ -15,6 +15,7 @@ import swagger_ui
 from advanced_alchemy.exceptions import DuplicateKeyError
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFound
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from jinja2 import Environment
 from litestar import Litestar, MediaType, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -71,6 +72,7 @@ from growth.core.mail import parse_smtp_url
 from growth.core.metrics import ClickSampler, latency_middleware
 from growth.core.ports import CostLine, CostQuery, EstimateFacts, GrowthCosts
 from growth.core.queue import JobQueue, make_queue
+from growth.core.security import csp_nonce, security_headers
 from growth.customer import service as customer_service
 from growth.customer.controllers import CustomerController
 from growth.demo import demo_shop
@@ -394,6 +396,11 @@ def check_settings(settings: Settings) -> None:
         raise ValueError(f"invalid setting: {exc}") from exc
 
 
+def _install_template_globals(env: Environment) -> None:
+    install(env)  # gettext, money and date filters, language links
+    env.globals["csp_nonce"] = csp_nonce  # <script nonce="{{ csp_nonce() }}">
+
+
 def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions | None = None) -> Litestar:
     """Compose the service: database, workers, routes, templates, OpenAPI and error handling."""
     settings = settings or get_settings()
@@ -541,7 +548,11 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[workers],
         middleware=[request_id_middleware, latency_middleware],
-        before_send=[echo_request_id, remember_language],
+        before_send=[
+            echo_request_id,
+            remember_language,
+            security_headers(https=settings.base_url.startswith("https://")),
+        ],
         csrf_config=CSRFConfig(
             secret=derived_secret(settings.resolved_secret(), "csrf").hex(),
             cookie_name="growth_csrf",
@@ -590,7 +601,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         template_config=TemplateConfig(
             directory=PROJECT_ROOT / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: install(engine.engine),
+            engine_callback=lambda engine: _install_template_globals(engine.engine),
         ),
         openapi_config=OpenAPIConfig(
             title="Growth platform API",
