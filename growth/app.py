@@ -72,6 +72,15 @@ from growth.core.mail import parse_smtp_url
 from growth.core.metrics import ClickSampler, latency_middleware
 from growth.core.ports import CostLine, CostQuery, EstimateFacts, GrowthCosts
 from growth.core.queue import JobQueue, make_queue
+from growth.core.rate_limit import (
+    CODE_LOOKUP,
+    SIGN_IN,
+    MemoryCounters,
+    RateLimits,
+    RedisCounters,
+    TooManyRequests,
+    parse_limit,
+)
 from growth.core.security import csp_nonce, security_headers
 from growth.customer import service as customer_service
 from growth.customer.controllers import CustomerController
@@ -296,7 +305,10 @@ def error_response(
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return error_response(request, exc.status_code, exc.code(), exc.message, exc.details or None)
+    response = error_response(request, exc.status_code, exc.code(), exc.message, exc.details or None)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -392,8 +404,24 @@ def check_settings(settings: Settings) -> None:
         partner_service.tier_policy(settings)
         payout_run_service.gates(settings)
         risk_policy(settings)
+        rate_limit_settings(settings)
     except ValueError as exc:
         raise ValueError(f"invalid setting: {exc}") from exc
+
+
+def rate_limit_settings(settings: Settings) -> dict[str, Any]:
+    return {
+        CODE_LOOKUP: parse_limit(settings.rate_limit_code_lookups),
+        SIGN_IN: parse_limit(settings.rate_limit_sign_in),
+    }
+
+
+def make_rate_limits(settings: Settings) -> RateLimits:
+    """Counters in Redis when the production profile shares one, else in this process."""
+    counters = (
+        RedisCounters(settings.redis_url, settings.queue_name) if settings.redis_url else MemoryCounters()
+    )
+    return RateLimits(counters, rate_limit_settings(settings))
 
 
 def _install_template_globals(env: Environment) -> None:
@@ -444,6 +472,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     job_queue = JobQueue(make_queue(settings.redis_url, settings.queue_name)) if settings.redis_url else None
 
     click_metrics = ClickSampler(clicks)
+    rate_limits = make_rate_limits(settings)
 
     @asynccontextmanager
     async def workers(_: Litestar) -> AsyncIterator[None]:
@@ -478,6 +507,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             if job_queue is not None:
                 notifier.forward_to(None)
                 await job_queue.disconnect()
+            await rate_limits.close()
 
     route_handlers: list[Any] = [
         create_static_files_router(
@@ -567,6 +597,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             "clicks": Provide(lambda: clicks, use_cache=True, sync_to_thread=False),
             "order_intake": Provide(lambda: order_intake, use_cache=True, sync_to_thread=False),
             "redirects": Provide(lambda: redirects, use_cache=True, sync_to_thread=False),
+            "rate_limits": Provide(lambda: rate_limits, use_cache=True, sync_to_thread=False),
             "lead_lookup": Provide(lambda: lead_service.find_lead, use_cache=True, sync_to_thread=False),
             "submissions_lookup": Provide(
                 lambda: share_service.submission_facts, use_cache=True, sync_to_thread=False

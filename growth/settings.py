@@ -136,6 +136,12 @@ class Settings:
     metrics_dir: str = ""
     """Directory where this host's processes share Prometheus metrics (multiprocess mode; ``growth serve``
     and ``growth production`` set it for their children). Empty: each process reports only its own."""
+    rate_limit_code_lookups: str = "60/60"
+    """Unknown referral codes one client may try (``/r/{code}``, its QR) per window: ``count/seconds``;
+    ``off``: no limit. Working links are never limited."""
+    rate_limit_sign_in: str = "20/600"
+    """Sign-in attempts one client may make per window (partner sign-in links asked for or opened, API
+    keys tried on the sign-in page), successful or not; ``count/seconds`` or ``off``."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,10 +17,12 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.audit import service as audit_service
+from growth.core import rate_limit
 from growth.core.auth.guards import DB_CONFIG_STATE_KEY
 from growth.core.auth.rules import derived_secret
 from growth.core.errors import DomainError
 from growth.core.i18n import HTML_LANG, chosen_language, negotiate_locale
+from growth.core.rate_limit import RateLimits, client_key
 from growth.core.time import utc_now
 from growth.settings import Settings
 from payouts.lead import service as lead_service
@@ -151,8 +153,10 @@ class PortalSignInController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         settings: Settings,
+        rate_limits: RateLimits,
         data: Annotated[EmailForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
+        await rate_limits.check(rate_limit.SIGN_IN, client_key(request.scope), rate_limit.TOO_MANY_SIGN_INS)
         if not data.email.strip():
             return _page(request, settings, "sign_in", status_code=422, problem="email_missing")
         locale = _locale(request, settings)
@@ -170,8 +174,14 @@ class PortalSignInController(Controller):
 
     @get("/{token:str}")
     async def link_page(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, token: str
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        rate_limits: RateLimits,
+        token: str,
     ) -> Template:
+        await rate_limits.check(rate_limit.SIGN_IN, client_key(request.scope), rate_limit.TOO_MANY_SIGN_INS)
         try:
             await portal_service.check_link(db_session, token, now=utc_now())
         except SignInLinkNotUsable:
@@ -180,8 +190,14 @@ class PortalSignInController(Controller):
 
     @post("/{token:str}")
     async def use_link(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, token: str
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        rate_limits: RateLimits,
+        token: str,
     ) -> Response[Any]:
+        await rate_limits.check(rate_limit.SIGN_IN, client_key(request.scope), rate_limit.TOO_MANY_SIGN_INS)
         now = utc_now()
         try:
             partner_id = await portal_service.use_link(db_session, token, now=now)

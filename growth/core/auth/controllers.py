@@ -26,6 +26,7 @@ from growth.core.auth.guards import (
 from growth.core.auth.models import ApiKey
 from growth.core.auth.rules import DashboardSession, Role, safe_next
 from growth.core.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignInForm
+from growth.core.rate_limit import SIGN_IN, TOO_MANY_SIGN_INS, RateLimits, client_key
 from growth.core.time import utc_now
 from growth.settings import Settings
 
@@ -136,8 +137,10 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         settings: Settings,
+        rate_limits: RateLimits,
         data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
+        await rate_limits.check(SIGN_IN, client_key(request.scope), TOO_MANY_SIGN_INS)
         next_path, now = safe_next(data.next, DASHBOARD_HOME), utc_now()
         try:
             principal = await auth_service.sign_in(db_session, data.key.strip(), now=now)
