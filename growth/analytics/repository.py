@@ -82,25 +82,48 @@ async def count_clicks(session: AsyncSession, scope: Scope) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def orders_by_currency(session: AsyncSession, scope: Scope) -> list[tuple[str, int, int]]:
-    """``(currency, orders, revenue)`` of every order placed in the range (the referral share's whole)."""
+@dataclass(frozen=True, slots=True)
+class CurrencyFacts:
+    """The additive figures of the orders placed in the range in one currency."""
+
+    currency: str
+    orders: int
+    """Every order placed, referred or not, of any campaign (the referral share's whole)."""
+    revenue: int
+    """Minor units of ``currency``."""
+    referred: int
+    referred_revenue: int
+    """Minor units of ``currency``."""
+    closed: int
+    """Referred orders closed."""
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def currency_facts(session: AsyncSession, scope: Scope) -> list[CurrencyFacts]:
+    """Orders, referred orders, their revenue and the closed ones per currency, in one pass over the range.
+
+    One outer join of the referred attributions (the partial index) reads each order once, where the
+    whole, the referred orders and the closed ones took a scan each.
+    """
+    is_referred = Attribution.order_id.is_not(None)
     rows = await session.execute(
-        select(Order.currency, func.count(), func.sum(Order.amount))
+        select(
+            Order.currency,
+            func.count(),
+            func.sum(Order.amount),
+            func.count(Attribution.order_id),
+            func.coalesce(func.sum(case((is_referred, Order.amount), else_=0)), 0),
+            _count_if(and_(is_referred, Order.status == "closed")),
+        )
+        .select_from(Order)
+        .outerjoin(Attribution, and_(Attribution.order_id == Order.id, _referred(scope)))
         .where(_placed(scope))
         .group_by(Order.currency)
     )
-    return [(c, int(n), int(a)) for c, n, a in rows]
-
-
-async def referred_by_currency(session: AsyncSession, scope: Scope) -> list[tuple[str, int, int]]:
-    """``(currency, referred orders, their revenue)``."""
-    rows = await session.execute(
-        select(Order.currency, func.count(), func.sum(Order.amount))
-        .join(Attribution, Attribution.order_id == Order.id)
-        .where(_placed(scope), _referred(scope))
-        .group_by(Order.currency)
-    )
-    return [(c, int(n), int(a)) for c, n, a in rows]
+    return [CurrencyFacts(str(row[0]), *(int(n) for n in row[1:])) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +134,10 @@ class ReferredCounts:
     """Distinct customers brought by a customer referrer."""
     referrers: int
     """Distinct customer referrers who brought them."""
-    closed: int
-    """Referred orders closed."""
 
 
 async def referred_counts(session: AsyncSession, scope: Scope) -> ReferredCounts:
+    """The distinct counts of the referred orders (not additive, so never summed from other figures)."""
     row = (
         await session.execute(
             select(
@@ -124,13 +146,12 @@ async def referred_counts(session: AsyncSession, scope: Scope) -> ReferredCounts
                     distinct(case((Attribution.customer_referrer_id.is_not(None), Order.customer_id)))
                 ),
                 func.count(distinct(Attribution.customer_referrer_id)),
-                func.coalesce(func.sum(case((Order.status == "closed", 1), else_=0)), 0),
             )
             .join(Attribution, Attribution.order_id == Order.id)
             .where(_placed(scope), _referred(scope))
         )
     ).one()
-    return ReferredCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return ReferredCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
 async def customers_by_source(session: AsyncSession, scope: Scope) -> list[tuple[UUID | None, bool, int]]:
@@ -150,8 +171,8 @@ async def review_counts(session: AsyncSession, scope: Scope) -> tuple[int, int, 
     query = (
         select(
             func.count(),
-            func.coalesce(func.sum(case((OrderReview.verdict == Verdict.hold.value, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((OrderReview.verdict == Verdict.reject.value, 1), else_=0)), 0),
+            _count_if(OrderReview.verdict == Verdict.hold.value),
+            _count_if(OrderReview.verdict == Verdict.reject.value),
         )
         .select_from(OrderReview)
         .join(Order, Order.id == OrderReview.order_id)

@@ -113,8 +113,7 @@ class _Figures:
     """What the summary is computed from (the dashboard derives the funnel from it too)."""
 
     clicks: int
-    everything: list[tuple[str, int, int]]
-    referred: list[tuple[str, int, int]]
+    facts: list[repository.CurrencyFacts]
     counts: repository.ReferredCounts
     reviews: tuple[int, int, int]
     costs: GrowthCosts
@@ -127,8 +126,7 @@ async def _figures(
     scope = f.scope
     return _Figures(
         clicks=await repository.count_clicks(session, scope),
-        everything=await repository.orders_by_currency(session, scope),
-        referred=await repository.referred_by_currency(session, scope),
+        facts=await repository.currency_facts(session, scope),
         counts=await repository.referred_counts(session, scope),
         reviews=await repository.review_counts(session, scope),
         costs=await costs_lookup(session, _cost_query(f)),
@@ -144,19 +142,19 @@ async def summary(
 
 
 def _summary(f: Filters, figures: _Figures) -> SummaryRead:
-    clicks, everything, referred = figures.clicks, figures.everything, figures.referred
-    counts, costs, customers = figures.counts, figures.costs, figures.customers
+    clicks, facts, counts = figures.clicks, figures.facts, figures.counts
+    costs, customers = figures.costs, figures.customers
+    orders, referred_orders = sum(x.orders for x in facts), sum(x.referred for x in facts)
     reviewed, held, rejected = figures.reviews
-    orders, referred_orders = sum(n for _, n, _ in everything), sum(n for _, n, _ in referred)
     lines = [(x.channel, x.currency, x.amount) for x in (*costs.rewards, *costs.commissions)]
     return SummaryRead(
         range=f.read(),
         clicks=clicks,
         orders=orders,
-        revenue=_amounts((c, a) for c, _, a in everything),
+        revenue=_amounts((x.currency, x.revenue) for x in facts),
         referred_orders=referred_orders,
         referred_customers=counts.customers,
-        referred_revenue=_amounts((c, a) for c, _, a in referred),
+        referred_revenue=_amounts((x.currency, x.referred_revenue) for x in facts if x.referred),
         conversion_bps=rules.ratio_bps(referred_orders, clicks),
         referral_share_bps=rules.ratio_bps(referred_orders, orders),
         reward_cost=_amounts((x.currency, x.amount) for x in costs.rewards),
@@ -181,15 +179,14 @@ def _summary(f: Filters, figures: _Figures) -> SummaryRead:
 
 async def funnel(session: AsyncSession, f: Filters, *, costs_lookup: GrowthCostsLookup) -> FunnelRead:
     """Clicks -> referred orders -> closed -> rewarded."""
-    scope = f.scope
-    clicks = await repository.count_clicks(session, scope)
-    referred = sum(n for _, n, _ in await repository.referred_by_currency(session, scope))
-    counts = await repository.referred_counts(session, scope)
+    clicks = await repository.count_clicks(session, f.scope)
+    facts = await repository.currency_facts(session, f.scope)
     costs = await costs_lookup(session, _cost_query(f))
-    return _funnel(f, clicks, referred, counts.closed, costs.rewarded_orders)
+    return _funnel(f, clicks, facts, costs.rewarded_orders)
 
 
-def _funnel(f: Filters, clicks: int, referred: int, closed: int, rewarded: int) -> FunnelRead:
+def _funnel(f: Filters, clicks: int, facts: list[repository.CurrencyFacts], rewarded: int) -> FunnelRead:
+    referred, closed = sum(x.referred for x in facts), sum(x.closed for x in facts)
     return FunnelRead(f.read(), list(rules.FUNNEL_STAGES), [clicks, referred, closed, rewarded])
 
 
@@ -348,11 +345,10 @@ async def dashboard(
     summary, and the daily chart and the heatmap fold the same 15-minute buckets.
     """
     x = await _figures(session, f, costs_lookup=costs_lookup, terms_lookup=terms_lookup)
-    referred = sum(n for _, n, _ in x.referred)
     buckets = await repository.order_buckets(session, f.scope)
     return Dashboard(
         _summary(f, x),
-        _funnel(f, x.clicks, referred, x.counts.closed, x.costs.rewarded_orders),
+        _funnel(f, x.clicks, x.facts, x.costs.rewarded_orders),
         _daily(f, buckets),
         _heatmap(f, buckets),
         await top_referrers(session, f),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -96,3 +97,29 @@ def test_channel_costs_divide_per_currency() -> None:
 
 def test_csv_cells_are_spreadsheet_safe() -> None:
     assert rules.csv_table(("a", "b"), [("=1+1", None)]) == [["a", "b"], ["'=1+1", ""]]
+
+
+@pytest.mark.parametrize(
+    "timezone",
+    ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata"],
+)
+def test_a_year_of_buckets_folds_as_each_converted_on_its_own(timezone: str) -> None:
+    # Every 15-minute bucket of a year that crosses DST changes (Lord Howe's are half an hour, Chatham's
+    # offsets are +12:45/+13:45), against converting each bucket's instant with zoneinfo.
+    r = rules.date_range("2025-11-28", "2026-11-27", timezone=timezone, today=date(2026, 11, 27))
+    first, last = _bucket(r.start) - 200, _bucket(r.end) + 200
+    buckets = [BucketCount(b, 1 + b % 5, b % 3) for b in range(first, last)]
+    zone = ZoneInfo(timezone)
+    index = {day: i for i, day in enumerate(r.days)}
+    orders, referred = [0] * len(r.days), [0] * len(r.days)
+    grid = [[0] * 24 for _ in range(7)]
+    for b in buckets:
+        local = datetime.fromtimestamp(b.bucket * rules.BUCKET_SECONDS, UTC).astimezone(zone)
+        grid[local.weekday()][local.hour] += b.orders
+        if (i := index.get(local.date())) is not None:
+            orders[i] += b.orders
+            referred[i] += b.referred
+    series = rules.daily_series(buckets, r)
+    assert series.orders == orders
+    assert series.referred_orders == referred
+    assert rules.heatmap(buckets, timezone) == grid
