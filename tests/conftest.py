@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,11 +31,15 @@ from sqlalchemy.pool import NullPool
 
 from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
-from growth.core.db import SessionMaker, make_db_config, make_engine, metadata, upgrade_head
+from growth.core.db import PROJECT_ROOT, SessionMaker, make_db_config, make_engine, metadata, upgrade_head
 from growth.settings import Settings, test_database_url
 
 SECRET = "test-secret-not-for-production"
 BASE_URL = "https://growth.test"
+SCREENSHOTS = Path(
+    os.environ.get("GROWTH_SCREENSHOTS_DIR") or PROJECT_ROOT / "test-artifacts" / "screenshots"
+)
+"""Where the browser tests leave a picture of each page they check (README "Tests"; CI keeps the folder)."""
 
 
 def _worker() -> str:
@@ -236,3 +242,14 @@ def live_server(database_url: str) -> Iterator[str]:
     settings = Settings(database_url=database_url, secret_key=SECRET, demo=True, log_level="WARNING")
     with serve(settings) as base:
         yield base
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """``page.screenshot(path=screenshot("share-zh.png"))``: the path of a page's picture, named after the
+    test, in ``SCREENSHOTS/<engine>/`` (the SQLite and PostgreSQL runs each keep theirs)."""
+    engine = "postgresql" if os.environ.get("GROWTH_TEST_DATABASE_URL") else "sqlite"
+    folder = SCREENSHOTS / engine
+    folder.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    return lambda name: str(folder / f"{test}--{name}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -73,7 +73,9 @@ def _seed(base: str, key: str) -> dict[str, str]:
         return code.json()
 
 
-def test_share_page_copy_qr_and_link_in_chromium(live_server: str, database_url: str, tmp_path: Path) -> None:
+def test_share_page_copy_qr_and_link_in_chromium(
+    live_server: str, database_url: str, screenshot: Callable[[str], str]
+) -> None:
     from playwright.sync_api import sync_playwright
 
     code = _seed(live_server, asyncio.run(create_admin_key(database_url)))
@@ -95,7 +97,7 @@ def test_share_page_copy_qr_and_link_in_chromium(live_server: str, database_url:
             assert page.locator("#copy-link-status").inner_text() == "已复制！"
             assert page.evaluate("navigator.clipboard.readText()") == code["link"]
             assert page.locator("#hashtag").input_value() == "#秋日好物"
-            page.screenshot(path=str(tmp_path / "share-zh.png"), full_page=True)
+            page.screenshot(path=screenshot("share-zh.png"), full_page=True)
 
             page.click("nav.lang >> text=English")
             assert "Your referral link" in page.content()
@@ -160,7 +162,7 @@ async def _create_key(url: str, role: Role) -> str:
 
 
 def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
-    live_server: str, database_url: str, tmp_path: Path
+    live_server: str, database_url: str, screenshot: Callable[[str], str]
 ) -> None:
     """Sign in, create a campaign, activate and end it; a stale page's Activate shows the 409 error."""
     from playwright.sync_api import sync_playwright
@@ -192,7 +194,7 @@ def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
             assert "?notice=created" in page.url
             assert page.locator("#campaign-status").inner_text() == "Draft"
             assert page.locator("#budget").inner_text() == "CN¥0.00 / CN¥5,000.00"
-            page.screenshot(path=str(tmp_path / "campaign-edit.png"), full_page=True)
+            page.screenshot(path=screenshot("campaign-edit.png"), full_page=True)
 
             stale = context.new_page()  # a second tab, still showing the draft
             stale.goto(page.url)
@@ -211,7 +213,7 @@ def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
                 == "This campaign is Ended; it cannot become Active."
             )
             assert stale.locator("#campaign-status").inner_text() == "Ended"
-            stale.screenshot(path=str(tmp_path / "campaign-409.png"), full_page=True)
+            stale.screenshot(path=screenshot("campaign-409.png"), full_page=True)
 
             zh = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1400})
             zh_page = zh.new_page()
@@ -224,7 +226,7 @@ def test_marketing_runs_a_campaign_from_the_pages_in_chromium(
             zh_page.click("text=Winter friends")
             assert zh_page.locator("#save").inner_text() == "保存更改"
             assert zh_page.locator("label[for=landing_url]").inner_text() == "着陆页"
-            zh_page.screenshot(path=str(tmp_path / "campaign-zh.png"), full_page=True)
+            zh_page.screenshot(path=screenshot("campaign-zh.png"), full_page=True)
         finally:
             browser.close()
 
@@ -268,7 +270,7 @@ def _seed_post(base: str, key: str) -> str:
 
 
 def test_marketing_approves_a_post_from_the_queue_in_chromium(
-    live_server: str, database_url: str, tmp_path: Path
+    live_server: str, database_url: str, screenshot: Callable[[str], str]
 ) -> None:
     """Sign in, open the share queue, approve the post: the notice says the sample was granted."""
     from playwright.sync_api import sync_playwright
@@ -296,7 +298,7 @@ def test_marketing_approves_a_post_from_the_queue_in_chromium(
             assert "notice=approved" in page.url and "outcome=granted" in page.url
             assert page.locator("#notice").inner_text() == "Approved. The reward was granted."
             assert page.locator("#empty-queue").inner_text() == "No posts are waiting for review."
-            page.screenshot(path=str(tmp_path / "share-queue-approved.png"), full_page=True)
+            page.screenshot(path=screenshot("share-queue-approved.png"), full_page=True)
 
             page.click("nav.filters >> text=Approved")
             assert "Reward granted" in page.locator("#queue").inner_text()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from playwright.sync_api import sync_playwright
@@ -42,7 +42,7 @@ async def _failed_once(database_url: str) -> str:
 
 
 def test_admin_resends_a_delivery_in_chromium(
-    live_server: str, database_url: str, receiver: Receiver, tmp_path: Path
+    live_server: str, database_url: str, receiver: Receiver, screenshot: Callable[[str], str]
 ) -> None:
     api_key = asyncio.run(create_admin_key(database_url))
     with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {api_key}"}) as api:
@@ -73,24 +73,24 @@ def test_admin_resends_a_delivery_in_chromium(
             assert row.get_attribute("data-status") == "delivered"
             assert row.locator("ol.attempts li").count() == 2 and "HTTP 204" in row.inner_text()
             assert len(receiver.received) == 2 and receiver.received[1].is_signature_valid
-            page.screenshot(path=str(tmp_path / "webhooks.png"), full_page=True)
+            page.screenshot(path=screenshot("webhooks.png"), full_page=True)
 
             page.click("nav.lang >> text=简体中文")
             assert "投递日志" in page.locator("main").inner_text()
             assert page.locator(f"#resend-{delivery_id}").inner_text() == "重新发送"
-            page.screenshot(path=str(tmp_path / "webhooks-zh.png"), full_page=True)
+            page.screenshot(path=screenshot("webhooks-zh.png"), full_page=True)
             page.click("#nav-emails")
             assert page.locator("h1").inner_text() == "邮件发件箱"  # the chosen language is remembered
             assert "a***@example.com" in page.locator("#emails").inner_text()
             assert "acme@example.com" not in page.content()
-            page.screenshot(path=str(tmp_path / "emails-zh.png"), full_page=True)
+            page.screenshot(path=screenshot("emails-zh.png"), full_page=True)
             page.click("#emails a")  # the e-mail's own page: its text, the recipient still masked
             assert page.locator("#subject").inner_text() == "Your payout was sent"
             assert page.locator("#body").inner_text().startswith("Hello Acme,")
             assert "We sent your payout of $1,234.50 on Nov 25, 2026." in page.locator("#body").inner_text()
             assert "a***@example.com" in page.locator("#recipient").inner_text()
             assert "acme@example.com" not in page.content()
-            page.screenshot(path=str(tmp_path / "email.png"), full_page=True)
+            page.screenshot(path=screenshot("email.png"), full_page=True)
 
             # Register a second endpoint (its secret shown once), then delete it after confirming.
             page.goto(f"{live_server}/marketing/webhooks?lang=en")
@@ -101,7 +101,7 @@ def test_admin_resends_a_delivery_in_chromium(
             assert page.locator("h1").inner_text() == "Endpoint registered"
             secret = page.locator("#secret").inner_text()
             assert secret.startswith("whsec_")
-            page.screenshot(path=str(tmp_path / "endpoint.png"), full_page=True)
+            page.screenshot(path=screenshot("endpoint.png"), full_page=True)
             page.click("#back")
             assert secret not in page.content()
             row = page.locator("#endpoints tr", has_text="https://shop.example/hooks/growth")

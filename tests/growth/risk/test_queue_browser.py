@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from playwright.sync_api import sync_playwright
@@ -49,7 +49,7 @@ def _seed(base: str, key: str) -> str:
 
 
 def test_marketing_approves_a_held_order_in_chromium(
-    live_server: str, database_url: str, tmp_path: Path
+    live_server: str, database_url: str, screenshot: Callable[[str], str]
 ) -> None:
     order_id = _seed(live_server, asyncio.run(create_admin_key(database_url)))
     key = asyncio.run(_create_key(database_url, Role.marketing))
@@ -75,7 +75,7 @@ def test_marketing_approves_a_held_order_in_chromium(
             assert page.url == f"{live_server}/marketing/reviews?notice=approved&count=1"
             assert "1 order approved" in page.locator("#notice").inner_text()
             assert page.locator("#empty-queue").is_visible()
-            page.screenshot(path=str(tmp_path / "reviews.png"), full_page=True)
+            page.screenshot(path=screenshot("reviews.png"), full_page=True)
 
             page.goto(f"{live_server}/marketing/reviews/{order_id}")
             assert page.locator("#review-status").inner_text() == "Approved"

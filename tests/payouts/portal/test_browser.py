@@ -4,7 +4,7 @@ download a statement, register a lead; and the same pages in Simplified Chinese.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,7 @@ async def _seed(settings: Settings) -> str:
 
 
 def test_a_partner_signs_in_by_email_and_reads_its_money_in_chromium(
-    portal: tuple[str, Settings], mails: Inbox, tmp_path: Path
+    portal: tuple[str, Settings], mails: Inbox, tmp_path: Path, screenshot: Callable[[str], str]
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -91,7 +91,7 @@ def test_a_partner_signs_in_by_email_and_reads_its_money_in_chromium(
             qr = page.locator(".code img")
             qr.scroll_into_view_if_needed()
             page.wait_for_function("() => document.querySelector('.code img').naturalWidth > 0")
-            page.screenshot(path=str(tmp_path / "portal-overview.png"), full_page=True)
+            page.screenshot(path=screenshot("portal-overview.png"), full_page=True)
 
             page.click("header.top >> text=Statements")
             page.click("#statements >> text=View")
@@ -128,6 +128,6 @@ def test_a_partner_signs_in_by_email_and_reads_its_money_in_chromium(
             zh_page.click("#use-link")
             assert zh_page.locator("#earnings-title").inner_text() == "收益"
             assert zh_page.locator("#earnings-CNY tr[data-state=paid] td").first.inner_text() == "已付款"
-            zh_page.screenshot(path=str(tmp_path / "portal-zh-phone.png"), full_page=True)
+            zh_page.screenshot(path=screenshot("portal-zh-phone.png"), full_page=True)
         finally:
             browser.close()
