@@ -307,7 +307,7 @@ class TestIdempotencyUnderConcurrency:
                 )
                 return result.created
 
-        created = await asyncio.gather(*[ingest() for _ in range(8)], return_exceptions=True)
+        created = await asyncio.gather(*[ingest() for _ in range(10)], return_exceptions=True)
 
         assert [c for c in created if c is True] == [True], created
         assert all(c in (True, False) for c in created), created
