@@ -6,11 +6,11 @@ import logging
 import sys
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils.compat import uuid7
 
 REQUEST_ID_HEADER = "x-request-id"
+_HEADER_NAME = REQUEST_ID_HEADER.encode()
 
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
@@ -37,7 +37,7 @@ def request_id(scope: Scope) -> str:
     """The request's id: the caller's printable ``X-Request-ID`` (64 characters at most) or a new one."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:64]
+        given = next((v for k, v in scope["headers"] if k == _HEADER_NAME), b"").decode("latin-1")[:64]
         state["request_id"] = given if given and given.isprintable() else str(uuid7())
     return str(state["request_id"])
 
@@ -49,13 +49,21 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        with structlog.contextvars.bound_contextvars(request_id=request_id(scope)):
+        # ``bound_contextvars`` without its context manager: the same bind and reset, cheaper.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id(scope))
+        try:
             await app(scope, receive, send)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware
 
 
 async def echo_request_id(message: Message, scope: Scope) -> None:
-    """Send the request id back on every response, unrouted 404s and 405s included."""
+    """Send the request id back on every response, unrouted 404s and 405s included (in place of any
+    the handler set)."""
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id(scope)
+        # Plain list work: this runs on every response, the redirects' included.
+        headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != _HEADER_NAME]
+        headers.append((_HEADER_NAME, request_id(scope).encode("latin-1")))
+        message["headers"] = headers

@@ -146,20 +146,27 @@ class RateLimits:
             self._refused[(bucket, key)] = self._clock() + wait
             raise TooManyRequests(message, retry_after=wait)
 
-    def refuse_if_refused(self, bucket: str, key: str, message: str) -> None:
-        """Raise ``TooManyRequests`` if this process refused ``key`` and its wait is not over; no I/O.
+    def refused_for(self, bucket: str, key: str) -> int | None:
+        """The seconds ``key`` must still wait if this process refused it in ``bucket``; no I/O.
 
         For limits that count only failures (unknown codes): a client past the limit must not learn
         from a success either, so every attempt of it is refused until the window ends. Each process
         learns of a refusal from that client's next failure there."""
+        if not self._refused:
+            return None
         until = self._refused.get((bucket, key))
         if until is None:
-            return
+            return None
         wait = until - self._clock()
         if wait <= 0:
             del self._refused[(bucket, key)]
-            return
-        raise TooManyRequests(message, retry_after=max(1, math.ceil(wait)))
+            return None
+        return max(1, math.ceil(wait))
+
+    def refuse_if_refused(self, bucket: str, key: str, message: str) -> None:
+        """Raise ``TooManyRequests`` while ``refused_for`` says ``key`` must wait."""
+        if (wait := self.refused_for(bucket, key)) is not None:
+            raise TooManyRequests(message, retry_after=wait)
 
     async def close(self) -> None:
         await self._counters.close()

@@ -6,7 +6,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import qrcode
 import qrcode.image.svg
@@ -49,6 +49,24 @@ def landing_parts(landing_url: str, *, code_param: str, click_param: str) -> tup
 def code_query(*, code_param: str, code: str, click_param: str) -> str:
     """``ref=CODE&ref_click=``: what goes between a landing URL's head and the click id."""
     return f"{urlencode({code_param: code})}&{urlencode({click_param: ''})}"
+
+
+def followed_code(path: str) -> str | None:
+    """The code of a redirect's path ``/r/{code}``; None for any other path (``/r/{code}/qr.svg``)."""
+    if not path.startswith("/r/"):
+        return None
+    code = path[3:]
+    return code if code and "/" not in code else None
+
+
+def cookie_value(cookie_header: str, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` request header (the last if repeated), unquoted."""
+    found = None
+    for pair in cookie_header.split(";"):
+        key, has_value, value = pair.partition("=")
+        if has_value and key.strip() == name:
+            found = value
+    return None if found is None else unquote(found.strip().strip('"'))
 
 
 def attribution_cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:

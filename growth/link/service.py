@@ -173,6 +173,18 @@ class LinkCache:
     def __len__(self) -> int:
         return len(self._codes)
 
+    def cached(self, code: str) -> LinkTarget | None:
+        """Where ``code`` as typed leads if this process knows it already, without any I/O; None when
+        ``target`` has to be asked (not cached, expired, or a code that does not work)."""
+        entry = self._codes.get(code)
+        if entry is None or entry.code is None:
+            return None
+        now = self._clock()
+        campaign = self._campaigns.get(entry.code.campaign_id)
+        if entry.expires <= now or campaign is None or campaign.expires <= now:
+            return None
+        return LinkTarget(entry.code, campaign)
+
     async def target(self, code: str) -> LinkTarget:
         """Where ``code`` as typed leads, or ``ReferralCodeNotFound``."""
         entry = self._codes.get(code)
@@ -369,8 +381,14 @@ class Redirects:
 
 
 async def follow_link(redirects: Redirects, *, code: str, visitor: Visitor, now: datetime) -> LinkOutcome:
-    """Resolve the code from the cache; for a running campaign queue the click, attach code and click id."""
-    target = await redirects.links.target(code)
+    """Resolve the code (from the cache, else the database), then ``follow_target``."""
+    return await follow_target(redirects, await redirects.links.target(code), visitor=visitor, now=now)
+
+
+async def follow_target(
+    redirects: Redirects, target: LinkTarget, *, visitor: Visitor, now: datetime
+) -> LinkOutcome:
+    """For a running campaign queue the click and attach code and click id; else just the landing page."""
     campaign = target.campaign
     if not campaign.accepts_clicks:
         # Paused or ended: the visitor still reaches the shop, but nothing is attributed or recorded.

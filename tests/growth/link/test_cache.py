@@ -87,6 +87,26 @@ class TestServing:
             == f"https://shop.example/spring?utm_source=ref&ref={code.code}&ref_click=CLICK#top"
         )
 
+    async def test_cached_answers_only_what_is_loaded_and_fresh(
+        self, links: LinkCache, session: AsyncSession, clock: Clock
+    ) -> None:
+        code = await _working_code(session)
+        assert links.cached(code.code) is None  # never asked: only ``target`` reads the database
+
+        loaded = await links.target(code.code)
+        assert links.cached(code.code) == loaded
+        clock.now += TTL + 1  # the campaign's terms are due for a reload
+
+        assert links.cached(code.code) is None
+        await links.target(code.code)
+        assert links.cached(code.code) is not None
+
+    async def test_cached_never_answers_for_codes_that_do_not_work(self, links: LinkCache) -> None:
+        with pytest.raises(ReferralCodeNotFound):
+            await links.target("ZZZZ9999")
+
+        assert links.cached("ZZZZ9999") is None  # remembered as missing: ``target`` raises for it
+
     async def test_preload_loads_the_working_codes(self, links: LinkCache, session: AsyncSession) -> None:
         code = await _working_code(session)
         revoked = await issue_code(
@@ -118,6 +138,8 @@ class TestInvalidation:
         )
         assert await links.target(code.code)  # not committed yet: others still see it working
         await session.commit()
+
+        assert links.cached(code.code) is None
 
         with pytest.raises(ReferralCodeNotFound):
             await links.target(code.code)

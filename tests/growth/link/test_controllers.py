@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.campaign import service as campaign_service
 from campaigns.campaign.rules import CampaignStatus
 from growth.click.models import Click
+from growth.core.metrics import REQUEST_LATENCY
+from growth.core.time import utc_now
+from growth.referral_code import service as referral_code_service
 from tests.conftest import flush_clicks
 from tests.factories import create_campaign, create_customer, issue_code
 
@@ -157,6 +161,112 @@ class TestFollowLink:
 
         assert response.status_code == 404
         assert "This link does not work" in response.text
+
+
+def _latency_count(route: str, status: str) -> float:
+    """How many requests the latency histogram counted for ``route`` answered with ``status``."""
+    for metric in REQUEST_LATENCY.collect():
+        for sample in metric.samples:
+            labels = sample.labels
+            if sample.name.endswith("_count") and (labels["route"], labels["status"]) == (route, status):
+                return float(sample.value)
+    return 0.0
+
+
+class TestCachedRedirects:
+    """A code's first redirect loads it through Litestar's route; the next ones are answered from the
+    cache ahead of the router (``CachedRedirects``): the visitor must not see the difference."""
+
+    async def test_a_cached_redirect_answers_like_the_first(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+        app: Litestar = client.app
+
+        first = await client.get(f"/r/{code.code}", follow_redirects=False)
+        assert app.state.links.cached(code.code) is not None
+        second = await client.get(f"/r/{code.code}", follow_redirects=False)
+        await flush_clicks(client)
+
+        assert first.status_code == second.status_code == 302
+        assert sorted(first.headers.keys()) == sorted(second.headers.keys())
+        for name in ("cache-control", "content-type", "content-length", "x-frame-options", "referrer-policy"):
+            assert first.headers[name] == second.headers[name], name
+        assert "nonce-" in second.headers["content-security-policy"]
+        clicks = {c.id: c for c in await session.scalars(select(Click))}
+        for response in (first, second):
+            click_id = parse_qs(urlsplit(response.headers["location"]).query)["ref_click"][0]
+            assert response.headers["set-cookie"].startswith(f"growth_ref={click_id};")
+            assert clicks[UUID(click_id)].referral_code_id == code.id
+        assert first.headers["set-cookie"].split(";", 1)[1] == second.headers["set-cookie"].split(";", 1)[1]
+        assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+    async def test_a_cached_redirect_echoes_the_request_id_and_remembers_the_language(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+        await client.get(f"/r/{code.code}", follow_redirects=False)
+
+        response = await client.get(
+            f"/r/{code.code}?lang=zh", follow_redirects=False, headers={"X-Request-ID": "req-r-1"}
+        )
+
+        assert response.status_code == 302
+        assert response.headers["x-request-id"] == "req-r-1"
+        assert response.cookies["growth_lang"] == "zh_Hans"
+        assert "growth_ref" in response.cookies
+
+    async def test_cached_and_routed_redirects_are_timed_under_one_route(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+        redirects, not_found = _latency_count("/r/{code}", "3xx"), _latency_count("/r/{code}", "4xx")
+
+        for _ in range(3):  # the first through the router, then from the cache
+            await client.get(f"/r/{code.code}", follow_redirects=False)
+        await client.get("/r/ZZZZ9999", headers={"accept": "application/json"})
+
+        assert _latency_count("/r/{code}", "3xx") - redirects == 3
+        assert _latency_count("/r/{code}", "4xx") - not_found == 1
+
+    async def test_a_revoked_code_stops_at_once(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+        assert (await client.get(f"/r/{code.code}", follow_redirects=False)).status_code == 302
+
+        await referral_code_service.revoke_code(
+            session, code.code, terms_lookup=campaign_service.get_terms, now=utc_now()
+        )
+        await session.commit()
+        response = await client.get(
+            f"/r/{code.code}", headers={"accept": "text/html", "accept-language": "zh-CN"}
+        )
+
+        assert response.status_code == 404
+        assert "此链接无效" in response.text
+
+    async def test_other_methods_and_paths_are_left_to_the_router(
+        self, client: AsyncTestClient[Litestar], session: AsyncSession
+    ) -> None:
+        campaign = await create_campaign(session)
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        await session.commit()
+        await client.get(f"/r/{code.code}", follow_redirects=False)
+
+        head = await client.head(f"/r/{code.code}")
+        svg = await client.get(f"/r/{code.code}/qr.svg")
+
+        assert head.status_code == 405
+        assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
 
 
 class TestFirstClickCookie:

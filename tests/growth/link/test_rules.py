@@ -18,6 +18,8 @@ from growth.link.rules import (
     QR_MIN_SIZE,
     attribution_cookie_header,
     code_query,
+    cookie_value,
+    followed_code,
     landing_parts,
     landing_url_with_code,
     percent_label,
@@ -370,3 +372,39 @@ class TestClickLocation:
     )
     def test_attribution_cookie_header(self, secure: bool, expected: str) -> None:
         assert attribution_cookie_header("growth_ref", "abc", max_age=60, secure=secure) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/r/ABCD2345", "ABCD2345"),
+        ("/r/spring-alice", "spring-alice"),
+        ("/r/", None),
+        ("/r/ABCD2345/", None),
+        ("/r/ABCD2345/qr.svg", None),
+        ("/share/ABCD2345", None),
+        ("/rr/ABCD2345", None),
+    ],
+)
+def test_followed_code(path: str, code: str | None) -> None:
+    assert followed_code(path) == code
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("growth_ref=abc", "abc"),
+        ("a=1; growth_ref=abc; b=2", "abc"),
+        (" growth_ref = abc ", "abc"),
+        ('growth_ref="abc"', "abc"),
+        ('growth_ref=""', ""),
+        ("growth_ref=a%20b", "a b"),
+        ("growth_ref=old; growth_ref=new", "new"),
+        ("growth_ref=", ""),
+        ("growth_ref", None),
+        ("x_growth_ref=abc", None),
+        ("", None),
+    ],
+)
+def test_cookie_value(header: str, value: str | None) -> None:
+    assert cookie_value(header, "growth_ref") == value
