@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 NONCE_KEY = "csp_nonce"
@@ -67,18 +66,20 @@ def nonce_of(scope: Scope) -> str:
 
 def security_headers(*, https: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """A Litestar ``before_send`` hook adding the headers above. A hook rather than a middleware: it
-    also sees the answers Litestar gives before any route's middleware runs (404, 405)."""
-    fixed = fixed_headers(https=https)
+    also sees the answers Litestar gives before any route's middleware runs (404, 405). Plain list
+    work on raw headers: it runs on every answer, the redirects' included."""
+    fixed = [(name.lower().encode(), value.encode()) for name, value in fixed_headers(https=https).items()]
+    policy_name = b"content-security-policy"
 
     async def hook(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in fixed.items():
-            if name not in headers:
-                headers[name] = value
-        if not scope["path"].startswith(SCHEMA_PREFIX) and "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = content_security_policy(nonce_of(scope))
+        headers = list(message.get("headers", ()))
+        present = {name.lower() for name, _ in headers}
+        headers.extend(header for header in fixed if header[0] not in present)
+        if policy_name not in present and not scope["path"].startswith(SCHEMA_PREFIX):
+            headers.append((policy_name, content_security_policy(nonce_of(scope)).encode()))
+        message["headers"] = headers
 
     return hook
 
