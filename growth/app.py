@@ -596,6 +596,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             cookie_name="growth_csrf",
             cookie_samesite="lax",
             cookie_secure=settings.base_url.startswith("https://"),
+            cookie_httponly=True,  # forms carry the token in a hidden field; no script reads the cookie
             exclude=CSRF_EXEMPT,
         ),
         dependencies={
