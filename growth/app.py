@@ -58,8 +58,9 @@ from growth.audit.controllers import AuditController
 from growth.click.service import ClickWriter
 from growth.core.auth.controllers import ApiKeyController, DashboardController
 from growth.core.auth.errors import SignInRequired
-from growth.core.auth.guards import DB_CONFIG_STATE_KEY, sign_in_redirect
+from growth.core.auth.guards import DB_CONFIG_STATE_KEY, KEY_CACHE_STATE_KEY, sign_in_redirect
 from growth.core.auth.rules import derived_secret
+from growth.core.auth.service import KeyCache
 from growth.core.cache import RedisInvalidationRelay
 from growth.core.cache import subscribe as subscribe_invalidations
 from growth.core.db import PROJECT_ROOT, make_db_config, make_engine
@@ -455,6 +456,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         click_param=settings.click_param,
     )
     redirects = Redirects(links, clicks, settings.cookie_name)
+    api_keys = KeyCache()
     invalidations = (
         RedisInvalidationRelay(settings.redis_url, f"growth:{settings.queue_name}:cache")
         if settings.redis_url
@@ -481,6 +483,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         order_intake.start()
         click_metrics.start()
         stop_listening = subscribe_invalidations(links.invalidate)
+        stop_listening_keys = subscribe_invalidations(api_keys.invalidate)
         if invalidations is not None:
             await invalidations.start()
         links.start()  # after the relay: subscribing drops everything cached
@@ -509,6 +512,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             await click_metrics.stop()
             await links.stop()
             stop_listening()
+            stop_listening_keys()
             if invalidations is not None:
                 await invalidations.stop()
             await outbox.stop()
@@ -630,6 +634,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
             {
                 "settings": settings,
                 DB_CONFIG_STATE_KEY: db_config,
+                KEY_CACHE_STATE_KEY: api_keys,
                 "clicks": clicks,
                 "links": links,
                 "outbox": outbox,

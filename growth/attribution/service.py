@@ -19,7 +19,7 @@ from growth.attribution.rules import (
     attribute,
 )
 from growth.core.events.service import publish
-from growth.core.ports import CampaignTermsLookup, LeadLookup
+from growth.core.ports import CampaignTerms, CampaignTermsLookup, LeadLookup
 from growth.customer.models import Customer
 from growth.customer.rules import initials
 from growth.order.models import Order
@@ -88,11 +88,24 @@ async def _coupon(
     return found
 
 
+def remembering(lookup: CampaignTermsLookup) -> CampaignTermsLookup:
+    """``lookup`` remembering its answers: whoever holds it reads each campaign once."""
+    seen: dict[UUID, CampaignTerms | None] = {}
+
+    async def remembered(session: AsyncSession, campaign_id: UUID) -> CampaignTerms | None:
+        if campaign_id not in seen:
+            seen[campaign_id] = await lookup(session, campaign_id)
+        return seen[campaign_id]
+
+    return remembered
+
+
 async def attribute_order(
     session: AsyncSession,
     *,
     order: Order,
     customer: Customer,
+    is_new_customer: bool = False,
     hints: Hints,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
@@ -102,7 +115,9 @@ async def attribute_order(
     """Decide and store who brought ``order`` and have the firewall review it; publishes ``order.attributed``.
 
     ``risk_policy`` is the program's (settings); None: the built-in defaults, with no estimate of rewards.
+    ``is_new_customer``: the customer was created with this order, so has no earlier orders to look up.
     """
+    terms_lookup = remembering(terms_lookup)  # the code's campaign again for the firewall: no second read
     inherited = None
     if order.subscription_id and (
         first := await repository.subscription_attribution(session, order.subscription_id, order.id)
@@ -125,8 +140,10 @@ async def attribute_order(
     coupon = await _coupon(session, hints.coupon_code, terms_lookup)
     code = await _code(session, hints.referral_code, terms_lookup)
     # The history matters only when a customer's code could claim the order.
-    paid_before = bool(coupon or code or clicks) and await repository.has_earlier_paid_order(
-        session, customer.id, order.placed_at, order.id
+    paid_before = (
+        bool(coupon or code or clicks)
+        and not is_new_customer
+        and await repository.has_earlier_paid_order(session, customer.id, order.placed_at, order.id)
     )
     facts = OrderFacts(customer.id, customer.email_key, order.currency, order.placed_at, paid_before)
     decision = attribute(

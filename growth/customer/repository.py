@@ -4,6 +4,7 @@ from collections.abc import Collection
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.customer.models import Customer
@@ -16,6 +17,20 @@ async def get_by_external_id(
     if for_update:
         query = query.with_for_update()
     return await session.scalar(query)
+
+
+async def insert_new(session: AsyncSession, *, external_id: str, **fields: str | None) -> Customer | None:
+    """Insert the customer unless the external id is taken (then None): no savepoint needed to survive
+    a concurrent insert, which on PostgreSQL this waits for."""
+    assert session.bind is not None, "the session must be bound to an engine"
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Customer)
+        .values(external_id=external_id, **fields)
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(Customer)
+    )
+    return await session.scalar(statement)
 
 
 async def get_many(session: AsyncSession, customer_ids: Collection[UUID]) -> list[Customer]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.cache import CUSTOMER_CHANGED, invalidate_after_commit
@@ -30,6 +29,18 @@ def _check(external_id: str, email: str | None) -> None:
         raise InvalidCustomer(f"not an e-mail address: {email[:80]!r}")
 
 
+def _fields(email: str | None, name: str | None, locale: str | None) -> dict[str, str | None]:
+    """The columns the given fields set (None: keep)."""
+    fields: dict[str, str | None] = {}
+    if email is not None:
+        fields |= {"email": email, "email_key": normalize_email(email)}
+    if name is not None:
+        fields["name"] = name.strip()
+    if locale is not None:
+        fields["locale"] = locale
+    return fields
+
+
 async def upsert_customer(
     session: AsyncSession,
     *,
@@ -41,26 +52,20 @@ async def upsert_customer(
     """Create the customer, or update the fields given; retried calls converge on one row."""
     email = email.strip() if email is not None else None
     _check(external_id, email)
+    fields = _fields(email, name, locale)
     customer = await repository.get_by_external_id(session, external_id, for_update=True)
-    created = customer is None
+    created = False
     if customer is None:
-        customer = Customer(external_id=external_id)
-        try:
-            async with session.begin_nested():
-                session.add(customer)
-        except IntegrityError:
-            # A concurrent upsert created it first: update that row instead.
-            customer = await repository.get_by_external_id(session, external_id, for_update=True)
-            created = False
-            assert customer is not None
+        customer = await repository.insert_new(session, external_id=external_id, **fields)
+        created = customer is not None
+    if customer is None:
+        # A concurrent upsert created it first: update that row instead.
+        customer = await repository.get_by_external_id(session, external_id, for_update=True)
+        assert customer is not None
     if customer.is_deleted:
         raise CustomerDeleted(f"customer {external_id!r} was deleted and cannot be reused")
-    if email is not None:
-        customer.email, customer.email_key = email, normalize_email(email)
-    if name is not None:
-        customer.name = name.strip()
-    if locale is not None:
-        customer.locale = locale
+    for column, value in fields.items():
+        setattr(customer, column, value)
     await session.flush()
     return Upserted(customer, created)
 

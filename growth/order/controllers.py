@@ -129,7 +129,7 @@ class OrderController(Controller):
             result = await order_service.ingest_order(
                 session,
                 intake,
-                terms_lookup=terms_lookup,
+                terms_lookup=order_service.group_terms(session, terms_lookup),
                 lead_lookup=lead_lookup,
                 risk_policy=risk_policy,
                 now=now,

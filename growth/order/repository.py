@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import exists, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.order.models import (
@@ -19,6 +21,17 @@ async def get_by_external_id(
 ) -> Order | None:
     query = select(Order).where(Order.external_id == external_id)
     return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def insert_new(session: AsyncSession, values: dict[str, Any]) -> Order | None:
+    """Insert the order unless its external id is taken (then None): no savepoint needed to survive a
+    concurrent intake of the same order, which on PostgreSQL this waits for."""
+    assert session.bind is not None, "the session must be bound to an engine"
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Order).values(values).on_conflict_do_nothing(index_elements=["external_id"]).returning(Order)
+    )
+    return await session.scalar(statement)
 
 
 async def get_by_payment_reference(

@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.attribution import service as attribution_service
@@ -45,6 +44,7 @@ from growth.order.rules import (
 from growth.risk.service import RiskPolicy
 
 log = structlog.get_logger()
+_GROUP_TERMS = "growth.order.group_terms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,15 @@ class Applied:
     created: bool
 
 
+def group_terms(session: AsyncSession, lookup: CampaignTermsLookup) -> CampaignTermsLookup:
+    """``lookup`` remembering its answers while ``session`` lives: the orders of one intake group
+    (``growth.order.tasks``, a transaction of milliseconds) read each campaign once between them."""
+    remembered: CampaignTermsLookup = session.info.setdefault(
+        _GROUP_TERMS, attribution_service.remembering(lookup)
+    )
+    return remembered
+
+
 def _state(order: Order) -> OrderState:
     return OrderState(
         OrderStatus(order.status),
@@ -169,46 +178,43 @@ async def ingest_order(
         return Ingested(
             existing, await attribution_service.get_attribution(session, existing.id), created=False
         )
-    customer = (
-        await customer_service.upsert_customer(
-            session,
-            external_id=intake.customer_external_id,
-            email=intake.customer_email,
-            name=intake.customer_name,
-        )
-    ).customer
+    upserted = await customer_service.upsert_customer(
+        session,
+        external_id=intake.customer_external_id,
+        email=intake.customer_email,
+        name=intake.customer_name,
+    )
+    customer = upserted.customer
     payment_fingerprint = intake.payment_fingerprint
     if payment_fingerprint is None and intake.payment_reference:
         # Stripe may have reported the card before the order: the firewall scores the order with it.
         payment_fingerprint = await repository.pending_card_fingerprint(session, intake.payment_reference)
-    order = Order(
-        external_id=intake.external_id,
-        customer_id=customer.id,
-        amount=intake.amount,
-        currency=intake.currency,
-        placed_at=intake.placed_at,
-        status=OrderStatus.placed.value,
-        paid_amount=0,
-        refunded_amount=0,
-        source=intake.source,
-        payment_reference=intake.payment_reference,
-        subscription_id=intake.subscription_id,
-        payment_fingerprint=payment_fingerprint,
-        address_hash=intake.address_hash,
-        device_id=intake.device_id,
-        ip_hash=intake.ip_hash,
-        margin_amount=intake.margin_amount,
-        content=content,
-        fingerprint=fingerprint,
+    order = await repository.insert_new(
+        session,
+        {
+            "external_id": intake.external_id,
+            "customer_id": customer.id,
+            "amount": intake.amount,
+            "currency": intake.currency,
+            "placed_at": intake.placed_at,
+            "status": OrderStatus.placed.value,
+            "paid_amount": 0,
+            "refunded_amount": 0,
+            "source": intake.source,
+            "payment_reference": intake.payment_reference,
+            "subscription_id": intake.subscription_id,
+            "payment_fingerprint": payment_fingerprint,
+            "address_hash": intake.address_hash,
+            "device_id": intake.device_id,
+            "ip_hash": intake.ip_hash,
+            "margin_amount": intake.margin_amount,
+            "content": content,
+            "fingerprint": fingerprint,
+        },
     )
-    try:
-        async with session.begin_nested():
-            session.add(order)
-    except IntegrityError:
+    if order is None:
         # A concurrent intake of the same order won: answer as for a retry.
-        existing = await repository.get_by_external_id(session, intake.external_id)
-        if existing is None:
-            raise
+        existing = await get_order(session, intake.external_id)
         _same_or_conflict(existing, content, fingerprint)
         return Ingested(
             existing, await attribution_service.get_attribution(session, existing.id), created=False
@@ -227,6 +233,7 @@ async def ingest_order(
         session,
         order=order,
         customer=customer,
+        is_new_customer=upserted.created,
         hints=intake.hints,
         terms_lookup=terms_lookup,
         lead_lookup=lead_lookup,

@@ -15,6 +15,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.attribution import service as attribution_service
 from growth.core.errors import DomainError
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.order import service as order_service
@@ -38,6 +39,9 @@ from growth.order_import.rules import (
 from growth.risk.service import RiskPolicy
 
 log = structlog.get_logger()
+TERMS_ORDERS = 500
+"""Orders that share one read of each campaign's terms: a campaign changed during an import applies
+from the next such chunk of rows, as it would to an order the API took a few seconds later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +130,23 @@ async def ingest_order_rows(
 ) -> AsyncIterator[RowResult]:
     """Take in each order of a CSV file as the file streams in, yielding one result per order."""
     order: list[Row] = []
+    taken = 0
+    terms = attribution_service.remembering(terms_lookup)
     async for line, cells, unreadable in _rows(chunks, Kind.orders, max_rows):
         if order and (unreadable or not continues_order(order[0][1], cells)):
             yield await _ingest(
-                session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, intake=intake, now=now
+                session, order, terms_lookup=terms, lead_lookup=lead_lookup, intake=intake, now=now
             )
-            order = []
+            order, taken = [], taken + 1
+            if taken % TERMS_ORDERS == 0:
+                terms = attribution_service.remembering(terms_lookup)
         if unreadable:
             yield RowResult(line, cells.get("external_id") or None, Outcome.refused, unreadable)
         else:
             order.append((line, cells))
     if order:
         yield await _ingest(
-            session, order, terms_lookup=terms_lookup, lead_lookup=lead_lookup, intake=intake, now=now
+            session, order, terms_lookup=terms, lead_lookup=lead_lookup, intake=intake, now=now
         )
 
 

@@ -28,6 +28,7 @@ from growth.core.time import utc_now
 from growth.settings import Settings
 
 DB_CONFIG_STATE_KEY = "db_config"
+KEY_CACHE_STATE_KEY = "api_keys"
 
 
 def roles(*allowed: Role) -> dict[str, Any]:
@@ -50,7 +51,8 @@ async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], handler:
         raise InvalidApiKey("an API key is required (Authorization: Bearer <key>)")
     db_config = connection.app.state[DB_CONFIG_STATE_KEY]
     session = db_config.provide_session(connection.app.state, connection.scope)
-    principal = await auth_service.authenticate(session, secret, now=utc_now())
+    keys: auth_service.KeyCache = connection.app.state[KEY_CACHE_STATE_KEY]
+    principal = await keys.authenticate(session, secret, now=utc_now())
     allowed: frozenset[Role] = handler.opt.get("roles", frozenset())
     if not is_allowed(principal.role, allowed):
         raise RoleNotAllowed(f"role {principal.role.value!r} may not call this endpoint")

@@ -116,6 +116,28 @@ class TestImportOrders:
         )
         assert method == "referral_code"
 
+    async def test_a_chunk_of_orders_reads_each_campaign_once(
+        self, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(order_import_service, "TERMS_ORDERS", 3)
+        campaign = await create_campaign(session, name="Spring")
+        code = await issue_code(session, campaign=campaign, customer=await create_customer(session))
+        reads: list[Any] = []
+
+        async def counted(session: AsyncSession, campaign_id: Any) -> Any:
+            reads.append(campaign_id)
+            return await campaign_service.get_terms(session, campaign_id)
+
+        rows = [order_row(f"o-{n}", customer_external_id=f"c-{n}", referral_code=code.code) for n in range(5)]
+        results = await order_import_service.import_orders(
+            session, chunks(csv_file(ORDERS, *rows)), terms_lookup=counted, lead_lookup=no_leads, now=NOW
+        )
+
+        assert [r.outcome for r in results] == [Outcome.created] * 5
+        assert reads == [campaign.id, campaign.id]  # orders 1-3, then 4-5
+        methods = await session.scalars(select(Attribution.method))
+        assert list(methods) == ["referral_code"] * 5
+
     async def test_broken_rows_are_refused_and_the_good_ones_taken(self, session: AsyncSession) -> None:
         data = csv_file(
             ORDERS,
