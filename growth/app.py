@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import structlog
 import swagger_ui
 from advanced_alchemy.exceptions import DuplicateKeyError
@@ -23,10 +24,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -304,6 +307,38 @@ def error_response(
     if details:
         body["details"] = details
     return Response({"error": body}, status_code=status, media_type=MediaType.JSON)
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorRead(msgspec.Struct):
+    """What ``error_response`` sends, as the OpenAPI document shows it."""
+
+    error: ErrorDetail
+
+
+_ERROR_SPEC = ResponseSpec(data_container=ErrorRead, description="Error", generate_examples=False)
+# What an API route can answer besides its success (README "Errors"); other routes answer 400 and 404.
+_API_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429)
+_PAGE_ERRORS = (400, 404)
+
+
+def document_errors(app: Litestar) -> None:
+    """Give every operation the error statuses it can answer, in the one shape ``error_response`` sends.
+
+    Without it the document shows Litestar's own 400 body (``status_code``, ``detail``), which the
+    exception handlers above never send, and no 401/403/404 at all.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        statuses = _API_ERRORS if route.path.startswith("/api/") else _PAGE_ERRORS
+        for handler in route.route_handlers:
+            handler.responses = {status: _ERROR_SPEC for status in statuses} | (handler.responses or {})
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -687,4 +722,5 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
     )
     # Cached redirects are answered ahead of the router, inside Litestar's ``before_send`` hooks.
     app.asgi_handler = CachedRedirects(app.asgi_handler, redirects, rate_limits)
+    document_errors(app)
     return app

@@ -74,6 +74,33 @@ class TestOpenApi:
         assert "put" in document["paths"]["/api/customers/{external_id}"]
         assert "patch" in document["paths"]["/api/campaigns/{campaign_id}"]
 
+    async def test_errors_are_documented_in_the_shape_sent(self, client: AsyncTestClient[Litestar]) -> None:
+        """Found by fuzzing (issue 9): the document showed Litestar's ``{status_code, detail}`` 400 and
+        no 401/403/404, while every error is ``{"error": {"code", "message"}}``."""
+        document = (await client.get("/schema/openapi.json")).json()
+        error = {"$ref": "#/components/schemas/ErrorRead"}
+
+        responses = document["paths"]["/api/campaigns/{campaign_id}"]["patch"]["responses"]
+        for status in ("400", "401", "403", "404", "409", "422"):
+            assert responses[status]["content"]["application/json"]["schema"] == error, status
+        page = document["paths"]["/r/{code}"]["get"]["responses"]
+        assert {"400", "404"} <= set(page) and "401" not in page
+        assert document["components"]["schemas"]["ErrorDetail"]["required"] == ["code", "message"]
+        sent = (await client.get("/api/campaigns")).json()
+        assert set(sent) == {"error"} and {"code", "message"} <= set(sent["error"])
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/api/audit/export.csv", "/api/shipments/export.csv", "/api/payout-runs/{run_id}/bank-file.csv"],
+    )
+    async def test_csv_exports_are_documented_as_csv(
+        self, client: AsyncTestClient[Litestar], path: str
+    ) -> None:
+        """Found by fuzzing (issue 9): they were documented as JSON."""
+        document = (await client.get("/schema/openapi.json")).json()
+
+        assert list(document["paths"][path]["get"]["responses"]["200"]["content"]) == ["text/csv"]
+
 
 class TestErrors:
     @pytest.mark.parametrize("path", ["/api/nothing-here", "/nope", "/api/campaigns/not-a-uuid/extra"])

@@ -22,6 +22,7 @@ from campaigns.reward import service as reward_service
 from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.paging import Offset
 from growth.risk import service as risk_service
 from growth.risk.service import RiskPolicy
 from growth.settings import Settings
@@ -104,7 +105,7 @@ class CampaignController(Controller):
         risk_policy: RiskPolicy,
         status: CampaignStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[CampaignRead]:
         campaigns = await campaign_service.list_campaigns(
             db_session, status=status, limit=limit, offset=offset

@@ -30,6 +30,7 @@ from campaigns.gift_pack.schemas import (
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError
+from growth.core.paging import Offset
 from growth.core.time import utc_now
 from growth.settings import Settings
 
@@ -82,7 +83,7 @@ def shipments_csv(rows: list[list[str]], status: ShipmentStatus) -> Stream:
     """The warehouse CSV as a download (the API and the page serve the same file)."""
     return Stream(
         csv_lines(rows),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="shipments-{status.value}.csv"',
             "Cache-Control": "no-store",
@@ -145,20 +146,24 @@ class ShipmentController(Controller):
         db_session: AsyncSession,
         status: ShipmentStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[ShipmentRead]:
         shipments = await gift_pack_service.list_shipments(
             db_session, status=status, limit=limit, offset=offset
         )
         return [shipment_read(s) for s in shipments]
 
-    @get("/export.csv", summary="Shipments as CSV for the warehouse (requested ones by default)")
+    @get(
+        "/export.csv",
+        summary="Shipments as CSV for the warehouse (requested ones by default)",
+        media_type="text/csv",
+    )
     async def export_csv(
         self,
         db_session: AsyncSession,
         status: ShipmentStatus = ShipmentStatus.requested,
         limit: Annotated[int, Parameter(ge=1, le=50_000)] = 10_000,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Stream:
         rows = await gift_pack_service.export_shipments(db_session, status=status, limit=limit, offset=offset)
         return shipments_csv(rows, status)

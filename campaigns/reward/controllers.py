@@ -27,6 +27,7 @@ from campaigns.reward.schemas import (
 from growth.core.auth.guards import api_key_guard, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError
+from growth.core.paging import Offset
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
 from growth.settings import Settings
@@ -146,7 +147,7 @@ class RewardController(Controller):
         order_id: UUID | None = None,
         status: RewardStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[RewardRead]:
         rewards = await reward_service.list_rewards(
             db_session,

@@ -34,6 +34,7 @@ from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError, NotFound
 from growth.core.i18n import SUPPORTED
+from growth.core.paging import Offset
 from growth.core.time import utc_now
 from growth.settings import Settings
 
@@ -155,7 +156,7 @@ class ShareModerationController(Controller):
         status: SubmissionStatus = SubmissionStatus.pending,
         campaign_id: UUID | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[ShareSubmissionRead]:
         views = await share_service.list_queue(
             db_session, status=status, campaign_id=campaign_id, limit=limit, offset=offset

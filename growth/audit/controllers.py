@@ -85,11 +85,15 @@ class AuditController(Controller):
         entries = await audit_service.list_entries(db_session, filters, limit=limit, offset=offset)
         return [to_read(e) for e in entries]
 
-    @get("/export.csv", summary="The matching entries as CSV, oldest first (spreadsheet-safe)")
+    @get(
+        "/export.csv",
+        summary="The matching entries as CSV, oldest first (spreadsheet-safe)",
+        media_type="text/csv",
+    )
     async def export(self, request: Request[Any, Any, Any], filters: audit_service.Filters) -> Stream:
         return Stream(
             audit_service.export_csv(request.app.state.session_maker, filters),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.paging import Offset
 from growth.core.time import utc_now
 from growth.risk import service as risk_service
 from growth.settings import Settings
@@ -153,7 +154,7 @@ class CommissionController(Controller):
         partner_id: UUID | None = None,
         status: CommissionStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[CommissionRead]:
         found = await commission_service.list_commissions(
             db_session, partner_id=partner_id, status=status, limit=limit, offset=offset
@@ -195,7 +196,7 @@ class PartnerCommissionController(Controller):
         db_session: AsyncSession,
         status: CommissionStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[CommissionRead]:
         found = await commission_service.list_commissions(
             db_session, partner_id=_own_partner(request), status=status, limit=limit, offset=offset

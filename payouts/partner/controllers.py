@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, roles
 from growth.core.auth.rules import Role
+from growth.core.paging import Offset
 from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.referral_code import service as referral_code_service
@@ -181,7 +182,7 @@ class PartnerController(Controller):
         db_session: AsyncSession,
         status: PartnerStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[PartnerRead]:
         partners = await partner_service.list_partners(db_session, status=status, limit=limit, offset=offset)
         return [to_read(p) for p in partners]

@@ -198,7 +198,11 @@ class PayoutRunController(Controller):
             r.skip_reason,
         )
 
-    @get("/{run_id:uuid}/bank-file.csv", summary="The run's bank payouts as a CSV file for the bank")
+    @get(
+        "/{run_id:uuid}/bank-file.csv",
+        summary="The run's bank payouts as a CSV file for the bank",
+        media_type="text/csv",
+    )
     async def bank_file(self, db_session: AsyncSession, run_id: UUID) -> Response[str]:
         rows = await payout_run_service.bank_file(db_session, run_id)
         return Response(
