@@ -55,8 +55,10 @@ class OutboxWorker:
         self._stopping = False
 
     async def drain(self) -> None:
-        """Handle everything that is due now."""
-        while await dispatch_pending(self._session_maker, self._subscriptions):
+        """Handle everything that is due now; once stopping, only the batch in hand (at most 100
+        events): a backlog must not hold a shutdown up, and what is left waits in the outbox for the
+        next start."""
+        while await dispatch_pending(self._session_maker, self._subscriptions) and not self._stopping:
             pass
 
     async def _loop(self) -> None:
@@ -75,7 +77,7 @@ class OutboxWorker:
         self._task = asyncio.create_task(self._loop(), name="outbox-worker")
 
     async def stop(self) -> None:
-        """Finish the current drain, drain once more, and stop.
+        """Finish the batch in hand, handle one more batch, and stop.
 
         The loop is asked to stop rather than cancelled: a cancellation in the middle of a
         transaction can leave a connection (and SQLite's write lock) behind.
