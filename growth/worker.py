@@ -13,6 +13,7 @@ web processes then no longer run. Jobs:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -41,7 +42,9 @@ from payouts.provider import service as provider_service
 log = structlog.get_logger()
 
 LOCK_SECONDS = 300
-"""The longest an outbox drain may hold the Redis lock (non-PostgreSQL databases)."""
+"""The longest a drain waits for the Redis lock (non-PostgreSQL databases)."""
+LEASE_SECONDS = 5
+"""How long the Redis lock outlives a holder that stopped renewing it (a killed worker)."""
 SHUTDOWN_GRACE_SECONDS = 60.0
 """How long a stopping worker lets its running jobs finish before cancelling them (they are retried)."""
 
@@ -71,7 +74,8 @@ async def one_at_a_time(engine: AsyncEngine, job_queue: JobQueue, name: str) -> 
     """Hold a cluster-wide lock named ``name`` while the block runs, waiting for it if need be.
 
     PostgreSQL: a session advisory lock, released by the server if this process dies. Other
-    databases: a Redis lock that expires after ``LOCK_SECONDS`` should this process die holding it.
+    databases: a Redis lock leased for ``LEASE_SECONDS`` and renewed while held, so that it expires
+    soon after this process dies holding it; a waiter gives up after ``LOCK_SECONDS``.
     """
     if engine.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"growth:{name}".encode()).digest()[:8], "big", signed=True)
@@ -83,10 +87,24 @@ async def one_at_a_time(engine: AsyncEngine, job_queue: JobQueue, name: str) -> 
                 await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         return
     lock = job_queue.queue.redis.lock(  # type: ignore[attr-defined]
-        f"saq:{job_queue.queue.name}:lock:{name}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
+        f"saq:{job_queue.queue.name}:lock:{name}", timeout=LEASE_SECONDS, blocking_timeout=LOCK_SECONDS
     )
     async with lock:
-        yield
+        # A lease, renewed while the block runs: a worker killed holding it lets the next one in
+        # within LEASE_SECONDS, while a long drain keeps it.
+        renewing = asyncio.create_task(_renew(lock))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+
+async def _renew(lock: Any) -> None:
+    while True:
+        await asyncio.sleep(LEASE_SECONDS / 3)
+        await lock.reacquire()
 
 
 class GrowthWorker(Worker):  # type: ignore[type-arg]
