@@ -8,9 +8,9 @@ the seeded records in its path, so requests reach past the 404. Each case is sen
 role with its own key (the partner's bound to the seeded partner): a role that may not call an
 operation must answer 401/403, never 5xx. A negative case that leaves the key out is sent once, with none.
 
-Checks: no 5xx; the status, the media type and the body are the ones the document gives. A failure in
-code another change owns is listed in ``KNOWN_BUGS`` and replayed by a strict xfail below; any other
-fails the test. The figures of each run go to ``test-artifacts/fuzz-summary.txt``.
+Checks: no 5xx; the status, the media type and the body are the ones the document gives; any failure
+fails the test. Each bug found is replayed below. The figures of each run go to
+``test-artifacts/fuzz-summary.txt``.
 
 The number of requests is ``GROWTH_FUZZ_REQUESTS`` (10,000 on PostgreSQL, 2,000 on SQLite by default).
 Generation is deterministic (fixed Hypothesis seeds, no example database), so a CI failure replays.
@@ -58,22 +58,6 @@ from tests.factories import bearer, create_campaign, create_customer, create_key
 SUMMARY = Path(__file__).resolve().parent.parent / "test-artifacts" / "fuzz-summary.txt"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 ROLES = (Role.admin, Role.marketing, Role.finance, Role.partner, Role.shop)
-
-# Operations with a known bug in code another change owns: their failures are reported, not fatal,
-# and each has a strict xfail regression test below that replays the request.
-KNOWN_BUGS: dict[str, str] = {
-    "GET /r/{code}/qr.png": "QR code documented as application/json, served as image/png (growth/link)",
-    "GET /r/{code}/qr.svg": "QR code documented as application/json, served as image/svg+xml (growth/link)",
-    "PUT /api/customers/{external_id}": "the upsert's 201 (first time) is undocumented, only its 200 "
-    "(growth/customer)",
-    "GET /api/reviews": "offset has no upper bound: past 2**63 the database refuses it and the answer is "
-    "500 (growth/risk; the other list routes use growth.core.paging.Offset)",
-    **{
-        f"GET /api/analytics/{name}.csv": "CSV export documented as application/json, served as "
-        "'text/csv; charset=utf-8; charset=utf-8' (growth/analytics)"
-        for name in ("summary", "funnel", "daily", "heatmap", "top-referrers", "top-partners")
-    },
-}
 
 
 def target_requests(is_postgres: bool) -> int:
@@ -353,8 +337,7 @@ def write_summary(tally: Tally, engine_name: str, target: int, seconds: float) -
         seen = sorted((status, n) for (caller, status), n in tally.by_caller.items() if caller == who)
         lines.append(f"  as {who}: " + ", ".join(f"{status}: {n}" for status, n in seen))
     for (label, role, kind), text in sorted(tally.failures.items()):
-        known = f" [known: {KNOWN_BUGS[label]}]" if label in KNOWN_BUGS else ""
-        lines.append(f"FAIL {label} as {role} ({kind}){known}\n  {text}")
+        lines.append(f"FAIL {label} as {role} ({kind})\n  {text}")
     summary = "\n".join(lines) + "\n"
     SUMMARY.parent.mkdir(exist_ok=True)
     SUMMARY.write_text(summary)
@@ -389,8 +372,7 @@ def test_every_operation_as_every_role(fuzz_server: tuple[str, Seed], database_u
         tally, "postgresql" if is_postgres else "sqlite", target, time.monotonic() - started
     )
     print(summary)
-    unexpected = {key: text for key, text in tally.failures.items() if key[0] not in KNOWN_BUGS}
-    assert not unexpected, "\n".join(f"{k}: {v}" for k, v in sorted(unexpected.items()))
+    assert not tally.failures, "\n".join(f"{k}: {v}" for k, v in sorted(tally.failures.items()))
     assert tally.requests >= target
     assert tally.operations == tally.documented, sorted(tally.documented - tally.operations)
 
@@ -401,25 +383,10 @@ def documented_media_types(document: dict[str, Any], method: str, path: str, sta
     return list((responses.get(str(status)) or {}).get("content") or {})
 
 
-class TestFoundInCodeOwnedElsewhere:
-    """Bugs the fuzzer found where another change is editing now: strict xfails that replay the
-    request, so each shows in the run and turns into a failure (to remove the mark) once fixed."""
+class TestFoundByTheFuzzer:
+    """Bugs the fuzzer found after the first round of fixes, replayed: each request as it found it."""
 
-    @pytest.mark.parametrize(
-        ("ext", "media_type"),
-        [
-            pytest.param(
-                "png",
-                "image/png",
-                marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["GET /r/{code}/qr.png"]),
-            ),
-            pytest.param(
-                "svg",
-                "image/svg+xml",
-                marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["GET /r/{code}/qr.svg"]),
-            ),
-        ],
-    )
+    @pytest.mark.parametrize(("ext", "media_type"), [("png", "image/png"), ("svg", "image/svg+xml")])
     async def test_qr_code_media_type_is_documented(
         self, client: AsyncTestClient[Litestar], session: AsyncSession, ext: str, media_type: str
     ) -> None:
@@ -435,7 +402,6 @@ class TestFoundInCodeOwnedElsewhere:
         assert response.headers["content-type"] == media_type
         assert media_type in documented_media_types(document, "GET", f"/r/{{code}}/qr.{ext}", 200)
 
-    @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["GET /api/analytics/daily.csv"])
     async def test_analytics_csv_is_documented_and_has_one_charset(
         self, client: AsyncTestClient[Litestar], session: AsyncSession
     ) -> None:
@@ -449,7 +415,6 @@ class TestFoundInCodeOwnedElsewhere:
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert "text/csv" in documented_media_types(document, "GET", "/api/analytics/daily.csv", 200)
 
-    @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["PUT /api/customers/{external_id}"])
     async def test_customer_upsert_documents_its_201(
         self, client: AsyncTestClient[Litestar], session: AsyncSession
     ) -> None:
@@ -462,7 +427,6 @@ class TestFoundInCodeOwnedElsewhere:
         assert response.status_code == 201
         assert documented_media_types(document, "PUT", "/api/customers/{external_id}", 201)
 
-    @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["GET /api/reviews"])
     async def test_review_queue_refuses_an_offset_past_bigint(
         self, client: AsyncTestClient[Litestar], session: AsyncSession
     ) -> None:

@@ -74,7 +74,7 @@ async def _filters(
 def _csv(text: str, name: str) -> Response[str]:
     return Response(
         text,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="analytics-{name}.csv"'},
     )
 
@@ -99,7 +99,7 @@ class AnalyticsController(Controller):
             db_session, filters, costs_lookup=analytics_costs, terms_lookup=terms_lookup
         )
 
-    @get("/summary.csv", summary="The summary as CSV")
+    @get("/summary.csv", summary="The summary as CSV", media_type="text/csv")
     async def summary_csv(
         self,
         db_session: AsyncSession,
@@ -118,7 +118,7 @@ class AnalyticsController(Controller):
     ) -> FunnelRead:
         return await analytics_service.funnel(db_session, filters, costs_lookup=analytics_costs)
 
-    @get("/funnel.csv", summary="The funnel as CSV")
+    @get("/funnel.csv", summary="The funnel as CSV", media_type="text/csv")
     async def funnel_csv(
         self, db_session: AsyncSession, filters: Filters, analytics_costs: GrowthCostsLookup
     ) -> Response[str]:
@@ -129,7 +129,7 @@ class AnalyticsController(Controller):
     async def daily(self, db_session: AsyncSession, filters: Filters) -> DailyRead:
         return await analytics_service.daily(db_session, filters)
 
-    @get("/daily.csv", summary="Daily orders as CSV")
+    @get("/daily.csv", summary="Daily orders as CSV", media_type="text/csv")
     async def daily_csv(self, db_session: AsyncSession, filters: Filters) -> Response[str]:
         return _csv(analytics_service.daily_csv(await analytics_service.daily(db_session, filters)), "daily")
 
@@ -137,7 +137,7 @@ class AnalyticsController(Controller):
     async def heatmap(self, db_session: AsyncSession, filters: Filters) -> HeatmapRead:
         return await analytics_service.heatmap(db_session, filters)
 
-    @get("/heatmap.csv", summary="The heatmap as CSV")
+    @get("/heatmap.csv", summary="The heatmap as CSV", media_type="text/csv")
     async def heatmap_csv(self, db_session: AsyncSession, filters: Filters) -> Response[str]:
         return _csv(
             analytics_service.heatmap_csv(await analytics_service.heatmap(db_session, filters)), "heatmap"
@@ -147,7 +147,7 @@ class AnalyticsController(Controller):
     async def top_referrers(self, db_session: AsyncSession, filters: Filters) -> TopReferrersRead:
         return await analytics_service.top_referrers(db_session, filters)
 
-    @get("/top-referrers.csv", summary="Top referrers as CSV")
+    @get("/top-referrers.csv", summary="Top referrers as CSV", media_type="text/csv")
     async def top_referrers_csv(self, db_session: AsyncSession, filters: Filters) -> Response[str]:
         view = await analytics_service.top_referrers(db_session, filters)
         return _csv(analytics_service.top_referrers_csv(view), "top-referrers")
@@ -158,7 +158,7 @@ class AnalyticsController(Controller):
     ) -> TopPartnersRead:
         return await analytics_service.top_partners(db_session, filters, names_lookup=partner_names)
 
-    @get("/top-partners.csv", summary="Top partners as CSV")
+    @get("/top-partners.csv", summary="Top partners as CSV", media_type="text/csv")
     async def top_partners_csv(
         self, db_session: AsyncSession, filters: Filters, partner_names: PartnerNamesLookup
     ) -> Response[str]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, put
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from growth.core.auth.guards import api_key_guard, roles
@@ -32,7 +33,11 @@ class CustomerController(Controller):
     opt = roles(Role.marketing, Role.shop)
     security = [{"ApiKey": []}]
 
-    @put("/{external_id:str}", summary="Create or update a customer by the shop's id")
+    @put(
+        "/{external_id:str}",
+        summary="Create or update a customer by the shop's id (201 created, 200 updated)",
+        responses={201: ResponseSpec(data_container=CustomerRead, description="Created")},
+    )
     async def upsert_customer(
         self, db_session: AsyncSession, external_id: str, data: CustomerUpsert
     ) -> Response[CustomerRead]:

@@ -133,6 +133,26 @@ async def _counting_unknown_codes(rate_limits: RateLimits, scope: Scope) -> Asyn
         raise
 
 
+async def _qr_code(
+    request: Request,
+    db_session: AsyncSession,
+    code: str,
+    fmt: str,
+    size: int,
+    settings: Settings,
+    terms_lookup: CampaignTermsLookup,
+    rate_limits: RateLimits,
+) -> Response[bytes]:
+    async with _counting_unknown_codes(rate_limits, request.scope):
+        image = await link_service.qr_image(
+            db_session, code=code, fmt=fmt, size=size, terms_lookup=terms_lookup, base_url=settings.base_url
+        )
+    headers = {"Cache-Control": f"public, max-age={QR_CACHE_SECONDS}", "ETag": f'"{image.etag}"'}
+    if request.headers.get("if-none-match", "").strip('W/"') == image.etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(image.content, media_type=image.media_type, headers=headers)
+
+
 class LinkController(Controller):
     tags = ["Links"]
 
@@ -147,8 +167,8 @@ class LinkController(Controller):
             outcome = await link_service.follow_link(redirects, code=code, visitor=visitor, now=utc_now())
         return Redirect(outcome.location, status_code=302, headers=_redirect_headers(outcome, request.scope))
 
-    @get(["/r/{code:str}/qr.png", "/r/{code:str}/qr.svg"], summary="QR code of a referral link (PNG or SVG)")
-    async def qr_code(
+    @get("/r/{code:str}/qr.png", summary="QR code of a referral link (PNG)", media_type="image/png")
+    async def qr_png(
         self,
         request: Request,
         db_session: AsyncSession,
@@ -158,20 +178,20 @@ class LinkController(Controller):
         rate_limits: RateLimits,
         size: Annotated[int, Parameter(ge=QR_MIN_SIZE, le=QR_MAX_SIZE)] = QR_DEFAULT_SIZE,
     ) -> Response[bytes]:
-        fmt = "svg" if request.url.path.endswith(".svg") else "png"
-        async with _counting_unknown_codes(rate_limits, request.scope):
-            image = await link_service.qr_image(
-                db_session,
-                code=code,
-                fmt=fmt,
-                size=size,
-                terms_lookup=terms_lookup,
-                base_url=settings.base_url,
-            )
-        headers = {"Cache-Control": f"public, max-age={QR_CACHE_SECONDS}", "ETag": f'"{image.etag}"'}
-        if request.headers.get("if-none-match", "").strip('W/"') == image.etag:
-            return Response(b"", status_code=304, headers=headers)
-        return Response(image.content, media_type=image.media_type, headers=headers)
+        return await _qr_code(request, db_session, code, "png", size, settings, terms_lookup, rate_limits)
+
+    @get("/r/{code:str}/qr.svg", summary="QR code of a referral link (SVG)", media_type="image/svg+xml")
+    async def qr_svg(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        code: str,
+        settings: Settings,
+        terms_lookup: CampaignTermsLookup,
+        rate_limits: RateLimits,
+        size: Annotated[int, Parameter(ge=QR_MIN_SIZE, le=QR_MAX_SIZE)] = QR_DEFAULT_SIZE,
+    ) -> Response[bytes]:
+        return await _qr_code(request, db_session, code, "svg", size, settings, terms_lookup, rate_limits)
 
     @get("/share/{token:str}", summary="A customer's share page (signed link, no login)")
     async def share_page(

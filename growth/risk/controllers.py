@@ -15,6 +15,7 @@ from growth.audit import service as audit_service
 from growth.core.auth.guards import api_key_guard, dashboard_context, dashboard_guard, roles
 from growth.core.auth.rules import Role
 from growth.core.errors import DomainError
+from growth.core.paging import Offset
 from growth.core.ports import CampaignTermsLookup
 from growth.core.time import utc_now
 from growth.risk import forms
@@ -127,7 +128,7 @@ class ReviewController(Controller):
         status: ReviewStatus = ReviewStatus.held,
         campaign_id: UUID | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[OrderReviewRead]:
         views = await risk_service.list_queue(
             db_session,
