@@ -325,6 +325,8 @@ _ERROR_SPEC = ResponseSpec(data_container=ErrorRead, description="Error", genera
 # What an API route can answer besides its success (README "Errors"); other routes answer 400 and 404.
 _API_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 _PAGE_ERRORS = (400, 404)
+_LINK_ERRORS = (400, 404, 429)
+"""The referral links and their QR codes: also 429 for a client trying too many unknown codes."""
 
 
 def document_errors(app: Litestar) -> None:
@@ -336,7 +338,10 @@ def document_errors(app: Litestar) -> None:
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
-        statuses = _API_ERRORS if route.path.startswith("/api/") else _PAGE_ERRORS
+        if route.path.startswith("/api/"):
+            statuses = _API_ERRORS
+        else:
+            statuses = _LINK_ERRORS if route.path.startswith("/r/") else _PAGE_ERRORS
         for handler in route.route_handlers:
             handler.responses = {status: _ERROR_SPEC for status in statuses} | (handler.responses or {})
 
