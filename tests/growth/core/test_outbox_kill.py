@@ -36,22 +36,15 @@ from growth.settings import Settings
 from payouts.commission.models import Commission
 from tests.conftest import SECRET
 from tests.factories import bearer, create_key
+from tests.growth.core.test_queue import REDIS_URL, needs_redis
 from tests.payouts.payout_run.helpers import assert_ledger_sound
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ORDERS = 120
 KILLS = 20
 WORKER = [sys.executable, "-c", "from growth.cli import main; main()", "worker", "--concurrency", "2"]
 
 
-def _redis_is_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _redis_is_up(), reason="needs Redis on 127.0.0.1:6379")
+pytestmark = needs_redis
 
 
 @pytest.fixture

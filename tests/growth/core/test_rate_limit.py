@@ -22,19 +22,8 @@ from growth.core.rate_limit import (
 )
 from growth.settings import Settings
 from tests.factories import create_key
+from tests.growth.core.test_queue import REDIS_URL, needs_redis
 from tests.pages import HTML, sign_in
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_is_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_is_up(), reason="needs Redis on 127.0.0.1:6379")
 
 
 class Clock:
