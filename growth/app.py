@@ -130,6 +130,7 @@ from payouts.payout_run.controllers import (
     PartnerPayoutController,
     PayoutController,
     PayoutRunController,
+    PayoutRunPages,
 )
 from payouts.payout_run.rules import parse_minimums
 from payouts.portal.controllers import PortalController, PortalSignInController
@@ -598,6 +599,7 @@ def create_app(settings: Settings | None = None, *, subscriptions: Subscriptions
         StatementPages,
         PayoutAccountController,
         PayoutRunController,
+        PayoutRunPages,
         PayoutController,
         PartnerPayoutController,
         PortalSignInController,

@@ -212,6 +212,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/marketing/analytics"): page(M),
     **{("GET", f"/marketing/analytics/{r}.csv"): page(M) for r in (
         "daily", "funnel", "heatmap", "summary", "top-partners", "top-referrers")},
+    ("GET", "/finance/payouts"): page(F),
+    ("POST", "/finance/payouts"): page(F),
+    ("GET", "/finance/payouts/{run_id:uuid}"): page(F),
+    ("GET", "/finance/payouts/{run_id:uuid}/bank-file.csv"): page(F),
+    ("POST", "/finance/payouts/{run_id:uuid}/execute"): page(F),
+    ("POST", "/finance/payouts/{run_id:uuid}/payouts/{payout_id:uuid}/confirm"): page(F),
     ("GET", "/marketing/campaigns"): page(M),
     ("POST", "/marketing/campaigns"): page(M),
     ("GET", "/marketing/campaigns/new"): page(M),

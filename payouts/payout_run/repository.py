@@ -127,3 +127,21 @@ async def failed_payouts(session: AsyncSession, *, limit: int) -> list[Payout]:
         select(Payout).where(Payout.status == "failed").order_by(Payout.created_at, Payout.id).limit(limit)
     )
     return list(await session.scalars(query))
+
+
+async def totals_by_run(
+    session: AsyncSession, run_ids: Iterable[UUID]
+) -> dict[UUID, dict[str, tuple[int, int]]]:
+    """Per run, per payout status: (how many payouts, their sum in minor units)."""
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    query = (
+        select(Payout.run_id, Payout.status, func.count(), func.coalesce(func.sum(Payout.amount), 0))
+        .where(Payout.run_id.in_(ids))
+        .group_by(Payout.run_id, Payout.status)
+    )
+    totals: dict[UUID, dict[str, tuple[int, int]]] = {}
+    for run_id, status, count, amount in await session.execute(query):
+        totals.setdefault(run_id, {})[status] = (int(count), int(amount))
+    return totals

@@ -47,6 +47,7 @@ from payouts.payout_run.rules import (
     confirm_problem,
     idempotency_key,
     minimum_for,
+    parse_minimums,
     period_problem,
     reserved_ref,
     returned_ref,
@@ -703,3 +704,168 @@ async def find_delays(session: AsyncSession, *, limit: int = 1000) -> list[alert
         )
         for payout in await repository.failed_payouts(session, limit=limit)
     ]
+
+
+# ------------------------------------------------------------- finance's actions (the API and the pages)
+
+
+async def open_run(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    period: str,
+    currency: str,
+    actor: audit_service.Actor,
+    now: datetime,
+) -> PayoutRun:
+    """Finance creates the run of a period and currency with the configured gates, audited with whom it
+    pays and whom it holds back (the API and the pages both call this)."""
+    run_gates = gates(settings)
+    run = await create_run(
+        session,
+        period=period,
+        currency=currency,
+        now=now,
+        minimums=parse_minimums(settings.payout_minimums),
+        cooling_off_days=settings.payout_cooling_off_days,
+        tz=settings.timezone,
+        blocked_countries=run_gates.blocked_countries,
+        trailing=run_gates.trailing,
+    )
+    detail = await run_detail(session, run.id)
+    await audit_service.record(
+        session,
+        action="payout_run.created",
+        subject_type="payout_run",
+        subject_id=str(run.id),
+        after={
+            "period": run.period,
+            "currency": run.currency,
+            "payouts": [{"partner_id": p.partner_id, "amount": p.amount} for p in detail.payouts],
+            "held": [{"partner_id": s.partner_id, "reason": s.reason} for s in detail.skips],
+        },
+        actor=actor,
+    )
+    return run
+
+
+async def request_execution(
+    session: AsyncSession, run_id: UUID, *, has_stripe_key: bool, actor: audit_service.Actor
+) -> PayoutRun:
+    """Finance asks for the run's transfers: checked and audited here; the caller starts ``execute_run``
+    once this transaction is committed (the API and the pages both call this)."""
+    run = await check_executable(session, run_id, has_stripe_key=has_stripe_key)
+    await audit_service.record(
+        session,
+        action="payout_run.execution_requested",
+        subject_type="payout_run",
+        subject_id=str(run_id),
+        actor=actor,
+    )
+    return run
+
+
+async def confirm_payout(
+    session: AsyncSession,
+    payout_id: UUID,
+    *,
+    actor: audit_service.Actor,
+    now: datetime,
+    tiers: TierPolicy | None = None,
+    run_id: UUID | None = None,
+) -> Payout:
+    """Finance confirms the bank paid a payout, audited; with ``run_id``, another run's payout is not found
+    (the API and the pages both call this)."""
+    if run_id is not None:
+        found = await repository.get_payout(session, payout_id)
+        if found is None or found.run_id != run_id:
+            raise PayoutNotFound(f"payout {payout_id} not found in run {run_id}")
+    payout = await confirm_paid(session, payout_id, now=now, tiers=tiers)
+    await audit_service.record(
+        session,
+        action="payout.confirmed_paid",
+        subject_type="payout",
+        subject_id=str(payout_id),
+        after={"status": payout.status, "amount": payout.amount, "currency": payout.currency},
+        actor=actor,
+    )
+    return payout
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTotal:
+    count: int = 0
+    amount: int = 0
+    """Minor units of the run's currency."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """A run with how many payouts, and how much, left (sent or confirmed paid), wait and failed."""
+
+    run: PayoutRun
+    sent: StatusTotal
+    pending: StatusTotal
+    failed: StatusTotal
+
+
+def _row(run: PayoutRun, totals: Mapping[str, tuple[int, int]]) -> RunRow:
+    def total(*statuses: PayoutStatus) -> StatusTotal:
+        found = [totals.get(s.value, (0, 0)) for s in statuses]
+        return StatusTotal(sum(c for c, _ in found), sum(a for _, a in found))
+
+    return RunRow(
+        run,
+        total(PayoutStatus.sent, PayoutStatus.paid),
+        total(PayoutStatus.pending),
+        total(PayoutStatus.failed),
+    )
+
+
+async def run_rows(session: AsyncSession, *, limit: int = 50) -> list[RunRow]:
+    """Runs, newest period first, each with its sent, pending and failed payouts counted and summed."""
+    runs = await repository.list_runs(session, limit=limit, offset=0)
+    totals = await repository.totals_by_run(session, [r.id for r in runs])
+    return [_row(r, totals.get(r.id, {})) for r in runs]
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutLine:
+    payout: Payout
+    partner_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkipLine:
+    skip: PayoutSkip
+    partner_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """What finance sees of one run: its totals, its payouts and the partners held back, by name."""
+
+    row: RunRow
+    payouts: list[PayoutLine]
+    skips: list[SkipLine]
+    has_pending: bool
+    """Execute has transfers to start."""
+    has_bank_file: bool
+    """Some bank payouts were sent: the bank file has rows."""
+
+
+async def run_page(session: AsyncSession, run_id: UUID) -> RunPage:
+    """One run for finance's page (``PayoutRunNotFound`` when there is none)."""
+    detail = await run_detail(session, run_id)
+    totals = await repository.totals_by_run(session, [run_id])
+    names = await partner_service.partner_names(
+        session, sorted({p.partner_id for p in detail.payouts} | {s.partner_id for s in detail.skips})
+    )
+    sent = (PayoutStatus.sent.value, PayoutStatus.paid.value)
+    return RunPage(
+        _row(detail.run, totals.get(run_id, {})),
+        [PayoutLine(p, names.get(p.partner_id, str(p.partner_id))) for p in detail.payouts],
+        [SkipLine(s, names.get(s.partner_id, str(s.partner_id))) for s in detail.skips],
+        has_pending=any(p.status == PayoutStatus.pending.value for p in detail.payouts),
+        has_bank_file=any(p.provider == "bank" and p.status in sent for p in detail.payouts),
+    )

@@ -64,6 +64,7 @@ SIGN_IN_PATH = "/sign-in"
 DASHBOARD_HOME = "/dashboard"
 DASHBOARD_NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("campaigns", "/marketing/campaigns", frozenset({Role.marketing})),
+    ("payouts", "/finance/payouts", frozenset({Role.finance})),
 )
 """Dashboard sections: (name, path, roles besides admin); the layout shows those the viewer may open."""
 
