@@ -308,16 +308,8 @@ def payouts_run(period: str, currency: str, dry_run: bool) -> None:
     async def create_or_find(session: AsyncSession) -> UUID:
         if (run := await payout_run_service.find_run(session, period=period, currency=currency)) is not None:
             return run.id
-        run = await payout_run_service.create_run(
-            session,
-            period=period,
-            currency=currency,
-            now=utc_now(),
-            minimums=minimums,
-            cooling_off_days=cooling_off,
-            tz=settings.timezone,
-            blocked_countries=gates.blocked_countries,
-            trailing=gates.trailing,
+        run = await payout_run_service.open_run(
+            session, settings, period=period, currency=currency, actor=_cli_actor(), now=utc_now()
         )
         return run.id
 

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from growth.audit.models import AuditEntry
 from growth.core.db import SessionMaker
 from payouts.payout_run import service as payout_run_service
 from tests.payouts.payout_run.helpers import assert_ledger_sound, owed, partner_with
@@ -46,7 +48,10 @@ async def test_run_twice_pays_each_partner_once(
     assert len(stripe_standin.requests) == 2 and len(stripe_standin.transfers()) == 2
     async with session_maker() as s:
         runs = await payout_run_service.list_runs(s)
+        created = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "payout_run.created")))
     assert len(runs) == 1
+    # The CLI's run is audited as the API's and the pages' are, once, by the CLI.
+    assert [(e.actor_kind, e.subject_id) for e in created] == [("cli", str(runs[0].id))]
     for partner in partners:
         assert await owed(session_maker, partner, "payable") == 0
     assert await owed(session_maker, held, "payable") == 20_000
