@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import uvicorn
 from litestar import Litestar
@@ -33,6 +34,10 @@ from growth.core.auth import service as auth_service
 from growth.core.auth.rules import Role
 from growth.core.db import PROJECT_ROOT, SessionMaker, make_db_config, make_engine, metadata, upgrade_head
 from growth.settings import Settings, test_database_url
+
+hypothesis.settings.register_profile("nightly", max_examples=1_000, deadline=None)
+"""``pytest --hypothesis-profile=nightly``: ten times the default examples of every property test; the
+ledger state machine (tests/payouts/test_money_properties.py) runs its nightly figures."""
 
 SECRET = "test-secret-not-for-production"
 BASE_URL = "https://growth.test"

@@ -1,6 +1,11 @@
-"""Hypothesis drives long random sequences of partner orders, payments, closes, refunds,
-cancellations, plan changes, approval runs, statements and payout runs through the real services,
-the real outbox and a local stand-in for Stripe, on a simulated clock that crosses calendar months.
+"""Hypothesis drives random sequences of orders through the real services and a local stand-in for
+Stripe, on a simulated clock that crosses calendar months: partner orders (commissions) and orders
+referred by a customer (a store-credit reward for the referrer, under a campaign budget) are placed,
+paid, closed, refunded in part or in full, cancelled, disputed (won or lost); plans change, time
+passes hold periods (the approval jobs run), statements are issued, payout runs are created and
+executed (Stripe declines a closed account: a failed transfer), bank payouts are confirmed. The
+domain events each step publishes are handled by the subscribers the app registers, in the step's
+transaction (``dispatch_in_transaction``; the outbox worker has its own tests, crash tests included).
 After every step it checks the database against a plain-Python model and against itself:
 
 1. every journal entry sums to zero per currency;
@@ -13,8 +18,12 @@ After every step it checks the database against a plain-Python model and against
    clawed back, nor below minus what already left payable for a payout;
 4. money is conserved: approved - clawed back = payable + in payout + paid, per partner and
    currency, where paid counts sent and confirmed payouts (a declined one returns to payable);
-5. a commission exists at most once per order, a payout at most once per partner, run and
-   currency, a run at most once per period and currency;
+5. a commission exists at most once per order, a reward at most once per order (and exactly for
+   the orders the customer referred), a payout at most once per partner, run and currency, a run at
+   most once per period and currency;
+6. the rewards are where the model says (pending, not granted, issued, voided; granted or not), the
+   campaign's spent budget is what the live granted rewards cost and never above the budget, and the
+   referrer's store credit in the ledger is what the issued rewards gave;
 
 and each balance (pending, payable, in payout, paid) is what the model says it must be.
 
@@ -22,17 +31,26 @@ Along the way: a run for the month the clock is in is refused (``PeriodNotOver``
 month already run is ``PayoutRunExists``, and neither writes anything; a run issues its month's
 statements first, pays exactly the partners the model expects (minimum, tax form, cooling-off)
 and names each payout's statement; executing a run again sends nothing; issuing a month's
-statements again issues nothing. One tolerance is marked KNOWN below.
+statements again issues nothing.
+
+How many sequences: the ``default`` Hypothesis profile (CI) runs ``CHUNKS`` test cases of
+``SEQUENCES[profile][0] // CHUNKS`` sequences of at most ``SEQUENCES[profile][1]`` steps (pytest-xdist
+spreads the chunks over its workers); ``pytest --hypothesis-profile=nightly`` runs ten times as many,
+five times as long. Setting up the program through the services costs more than a short sequence, so
+it is done once per database and copied back before each sequence (``Template``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -40,19 +58,25 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.campaign import service as campaign_service
+from campaigns.campaign.models import Campaign
 from campaigns.campaign.rules import CampaignKind, CampaignStatus
+from campaigns.reward import service as reward_service
+from campaigns.reward.models import Reward
+from campaigns.reward.rules import RewardType, RuleSpec, Side
 from growth.attribution.service import Hints
 from growth.core.db import SessionMaker, make_db_config, make_engine, metadata
-from growth.core.events.service import Subscriptions, dispatch_pending
+from growth.core.events.service import Subscriptions, dispatch_in_transaction
 from growth.core.ports import no_leads
+from growth.customer import service as customer_service
 from growth.ledger import service as ledger_service
 from growth.ledger.models import LedgerEntry, LedgerLine
 from growth.order import service as order_service
 from growth.order.rules import OrderEventType
+from growth.referral_code import service as referral_code_service
 from growth.risk.rules import Rule
 from growth.settings import Settings
 from payouts.commission import service as commission_service
@@ -72,14 +96,29 @@ from tests.factories import verify_for_payouts
 from tests.payouts.stripe_standin import API_KEY, StripeStandIn, serve
 
 T = TypeVar("T")
+SEQUENCES = {"default": (1_000, 10), "nightly": (10_000, 50)}
+"""Hypothesis profile -> (sequences, at most so many steps each); any other profile ("ci", loaded
+when Hypothesis sees a CI environment) runs the default's."""
+CHUNKS = 4
 PARTNERS = 3
+CUSTOMER = PARTNERS
+"""An order placed with this "partner" number is referred by a customer's code, not a partner's."""
+REWARD = 2_000
+"""The referrer's store credit for each order a friend places with its code."""
+REWARD_BUDGET = 5 * REWARD
+REWARD_HOLD_DAYS = 7
+VACUUM_EVERY = 50
+"""Sequences between two vacuums of PostgreSQL's tables (``_vacuum``)."""
 BANK_PARTNERS = (0, 1)
 STRIPE_PARTNER = 2
 HOLD_DAYS = 10
 COOLING_OFF_DAYS = 7
 TZ = "UTC"
-START = datetime(2030, 1, 27, 9, tzinfo=UTC)
-"""Simulated time starts a few days before a month ends."""
+HISTORY = datetime(2030, 1, 8, 9, tzinfo=UTC)
+"""The program starts; a few weeks of business follow (``MoneyMachine.history``)."""
+START = datetime(2030, 2, 3, 9, tzinfo=UTC)
+"""Each sequence starts here, a few days after January ended, with money pending, approved and
+issued: January's payout run is one step away, February's end a step or two."""
 BUCKETS = ("pending", "payable", "in_payout")
 SENT = ("sent", "paid")
 
@@ -103,8 +142,8 @@ def _period_bounds(period: str) -> tuple[datetime, datetime]:
 
 
 def _over_months(now: datetime) -> list[str]:
-    """The months from START's up to the last one that is over at ``now`` (UTC months)."""
-    months, year, month = [], START.year, START.month
+    """The months from HISTORY's up to the last one that is over at ``now`` (UTC months)."""
+    months, year, month = [], HISTORY.year, HISTORY.month
     while _month_start(year, month + 1) <= now:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
@@ -115,9 +154,17 @@ def _over_months(now: datetime) -> list[str]:
 
 
 @dataclass
+class ModelReward:
+    status: str = "pending"
+    is_granted: bool = False
+    approve_at: datetime | None = None
+
+
+@dataclass
 class ModelOrder:
     external_id: str
     partner: int
+    """A partner's number, or ``CUSTOMER``."""
     amount: int
     commission: int
     status: str = "placed"
@@ -127,9 +174,17 @@ class ModelOrder:
     approved: bool = False
     left: int = 0
     """What is left of the commission after refunds."""
+    status_before_dispute: str | None = None
+    reward: ModelReward | None = None
 
     def __post_init__(self) -> None:
         self.left = self.commission
+        if self.partner == CUSTOMER:
+            self.reward = ModelReward()
+
+    @property
+    def is_partners(self) -> bool:
+        return self.partner != CUSTOMER
 
 
 @dataclass
@@ -173,6 +228,15 @@ class Model:
     def pending(self, partner: int) -> int:
         return sum(o.left for o in self.orders if o.partner == partner and not o.approved)
 
+    def rewards(self) -> dict[str, ModelReward]:
+        return {o.external_id: o.reward for o in self.orders if o.reward is not None}
+
+    def reward_spent(self) -> int:
+        return sum(REWARD for r in self.rewards().values() if r.is_granted and r.status != "voided")
+
+    def store_credit(self) -> int:
+        return sum(REWARD for r in self.rewards().values() if r.status == "issued")
+
 
 # ---------------------------------------------------------------------------------------- snapshot
 
@@ -195,6 +259,10 @@ class Snapshot:
     """``(id, run_id, partner_id, currency, amount, status, provider, statement_id)``."""
     runs: list[Any]
     """``(id, period, currency)``."""
+    rewards: list[Any]
+    """``(order_id, order_external_id, side, status, is_granted, amount)``."""
+    reward_spent: int
+    """The customer campaign's spent budget."""
 
 
 async def _snapshot(session: Any) -> Snapshot:
@@ -253,6 +321,21 @@ async def _snapshot(session: Any) -> Snapshot:
             )
         ),
         runs=await rows(select(PayoutRun.id, PayoutRun.period, PayoutRun.currency)),
+        rewards=await rows(
+            select(
+                Reward.order_id,
+                Reward.order_external_id,
+                Reward.side,
+                Reward.status,
+                Reward.is_granted,
+                Reward.amount,
+            )
+        ),
+        reward_spent=int(
+            (
+                await connection.execute(select(Campaign.budget_spent).where(Campaign.kind == "referral"))
+            ).scalar_one()
+        ),
     )
 
 
@@ -284,35 +367,81 @@ async def _counts(session: Any) -> tuple[int, ...]:
     )
 
 
-async def _empty_all_tables(engine: AsyncEngine) -> None:
-    """Every example starts from an empty database. Unlike ``tests.conftest.empty_all_tables`` this
+Rows = list[tuple[Table, list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Template:
+    """The database right after the program was set up, and the ids the machine takes from it."""
+
+    rows: Rows
+    model: Model
+    partner_ids: list[UUID]
+    codes: list[str]
+    """The partners' referral codes, then the referring customer's."""
+    referrer_id: UUID
+    seq: int
+
+
+async def _vacuum(engine: AsyncEngine) -> None:
+    """PostgreSQL: clear out the rows each sequence's reset deleted (about 0.3 s); without it the later
+    sequences of a chunk ran slower and slower (a stretch of 25 took 8 s at first, 12 s after 200)."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql("VACUUM ANALYZE")
+
+
+async def _copy(engine: AsyncEngine) -> Rows:
+    async with engine.connect() as connection:
+        copied = [
+            (table, [dict(row) for row in (await connection.execute(select(table))).mappings()])
+            for table in metadata.sorted_tables
+        ]
+    return [(table, rows) for table, rows in copied if rows]
+
+
+async def _empty_all_tables(engine: AsyncEngine, *, then: Rows | None = None) -> None:
+    """Empty every table, then insert ``then``. Unlike ``tests.conftest.empty_all_tables`` this
     deletes rather than truncates: a TRUNCATE of every table costs PostgreSQL about half a second,
     a DELETE of an example's few rows next to nothing. Triggers are bypassed as the suite's cleanup
     does, for the append-only audit log."""
     async with triggers_bypassed(engine) as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(table.delete())
+        for table, rows in then or []:
+            await connection.execute(table.insert(), rows)
 
 
 # ----------------------------------------------------------------------------------------- machine
 
 
 class MoneyMachine(RuleBasedStateMachine):
-    """One program, three partners on percent plans in CNY: two paid by bank, one through Stripe."""
+    """One partner program, three partners on percent plans in CNY: two paid by bank, one through
+    Stripe; and one customer campaign whose referrer earns store credit for each friend's order."""
 
     loop: ClassVar[asyncio.AbstractEventLoop]
     engine: ClassVar[AsyncEngine]
     session_maker: ClassVar[SessionMaker]
     stand_in: ClassVar[StripeStandIn]
+    template: ClassVar[Template | None] = None
+    tally: ClassVar[Counter[str]]
+    """What the sequences did, for the summary (test-artifacts/state-machine-summary.txt)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.subscriptions = Subscriptions()
-        self.subscriptions.add(
-            "order.attributed", "payouts.commissions", commission_service.on_order_attributed
-        )
-        for name in commission_service.ORDER_EVENTS:
-            self.subscriptions.add(name, "payouts.commissions", commission_service.on_order_event)
+        for name, handler in (
+            ("order.attributed", commission_service.on_order_attributed),
+            *((name, commission_service.on_order_event) for name in commission_service.ORDER_EVENTS),
+        ):
+            self.subscriptions.add(name, "payouts.commissions", handler)
+        for name, handler in (
+            ("order.attributed", reward_service.on_order_attributed),
+            *((name, reward_service.on_order_event) for name in reward_service.ORDER_EVENTS),
+        ):
+            self.subscriptions.add(name, "campaigns.rewards", handler)
         self.providers = provider_service.providers(
             Settings(stripe_api_key=API_KEY, stripe_api_base=self.stand_in.base)
         )
@@ -329,6 +458,7 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         self.partner_ids: list[UUID] = []
         self.codes: list[str] = []
+        self.referrer_id: UUID | None = None
         self.seq = 0
 
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
@@ -347,48 +477,117 @@ class MoneyMachine(RuleBasedStateMachine):
     def stripe_destination(self) -> str:
         return f"acct_{self.partner_ids[STRIPE_PARTNER].hex[:16]}"
 
-    @initialize()
-    def program(self) -> None:
-        self.run(lambda: _empty_all_tables(self.engine))
-
-        async def create(session: Any) -> None:
-            campaign = await campaign_service.create_campaign(
-                session,
-                default_currency="CNY",
-                name="Consultants",
-                kind=CampaignKind.partner,
-                status=CampaignStatus.active,
-                landing_url="https://shop.example/b2b",
-                currency="CNY",
-                new_customers_only=False,
-                # The firewall would hold an order far above the campaign's usual amount, whose
-                # commission this model expects to be approved: review holds have their own tests
-                # (tests/payouts/commission/test_review_holds.py); here every rule is off.
-                risk={rule.value: "off" for rule in Rule},
+    @initialize(is_stripe_closed=st.sampled_from([False, False, False, True]))
+    def program(self, is_stripe_closed: bool) -> None:
+        """The program as the template holds it (set up through the services the first time); in a
+        quarter of the sequences partner 2's Stripe account is closed from the start (its transfers
+        fail until it reopens)."""
+        self.tally["sequences"] += 1
+        with self.stand_in.lock:
+            self.stand_in.requests.clear()
+            self.stand_in.responses.clear()
+            self.stand_in.declined.clear()
+        if (template := MoneyMachine.template) is None:
+            self.run(lambda: _empty_all_tables(self.engine))
+            self.clock = HISTORY
+            self.tx(self._create_program)
+            self.history()
+            template = Template(
+                self.run(lambda: _copy(self.engine)),
+                copy.deepcopy(self.model),
+                self.partner_ids,
+                self.codes,
+                self.referrer_id,
+                self.seq,
             )
-            for n, model in enumerate(self.model.partners):
-                partner = await partner_service.create_partner(
-                    session, name=f"Partner {n}", email=f"p{n}@example.com", now=self.clock
-                )
-                issued = await partner_service.issue_partner_code(
-                    session,
-                    partner_id=partner.id,
-                    campaign_id=campaign.id,
-                    terms_lookup=campaign_service.get_terms,
-                )
-                self.partner_ids.append(partner.id)
-                self.codes.append(issued.referral_code.code)
-                plan = await commission_service.create_plan(
-                    session,
-                    name=f"Plan {n}",
-                    spec=PlanSpec(PlanKind.percent, "CNY", rate_bps=model.rate, hold_days=HOLD_DAYS),
-                )
-                await commission_service.assign_plan(
-                    session, partner_id=partner.id, plan_id=plan.id, now=self.clock - timedelta(days=1)
-                )
-                await self._set_account(session, n, model.account_changed_at, number=f"62220212{n:08d}")
+            MoneyMachine.template = template
+        else:
+            self.run(lambda: _empty_all_tables(self.engine, then=template.rows))
+            if self.tally["sequences"] % VACUUM_EVERY == 0:
+                self.run(lambda: _vacuum(self.engine))
+        self.model, self.seq, self.clock = copy.deepcopy(template.model), template.seq, START
+        self.partner_ids, self.codes = list(template.partner_ids), list(template.codes)
+        self.referrer_id = template.referrer_id
+        if is_stripe_closed:
+            self._stripe_account("stripe_closes")
 
-        self.tx(create)
+    def history(self) -> None:
+        """Orders of every partner and of the customer's friends, closed or paid, then time passes to
+        START: commissions and rewards are approved (partner 1 has no tax form yet), some still wait."""
+        for partner, amount in (
+            (0, 120_000),
+            (1, 80_000),
+            (2, 450_000),
+            (CUSTOMER, 30_000),
+            (CUSTOMER, 52_000),
+        ):
+            self._place(partner, amount, "closed")
+        for partner, amount in ((0, 66_000), (2, 18_000), (CUSTOMER, 9_900)):
+            self._place(partner, amount, "paid")
+        self._pass_time(HISTORY + timedelta(days=HOLD_DAYS + 2))  # the approval job runs on the 20th
+        self._pass_time(START)
+
+    async def _create_program(self, session: Any) -> None:
+        campaign = await campaign_service.create_campaign(
+            session,
+            default_currency="CNY",
+            name="Consultants",
+            kind=CampaignKind.partner,
+            status=CampaignStatus.active,
+            landing_url="https://shop.example/b2b",
+            currency="CNY",
+            new_customers_only=False,
+            # The firewall would hold an order far above the campaign's usual amount, whose
+            # commission this model expects to be approved: review holds have their own tests
+            # (tests/payouts/commission/test_review_holds.py); here every rule is off.
+            risk={rule.value: "off" for rule in Rule},
+        )
+        for n, model in enumerate(self.model.partners):
+            partner = await partner_service.create_partner(
+                session, name=f"Partner {n}", email=f"p{n}@example.com", now=self.clock
+            )
+            issued = await partner_service.issue_partner_code(
+                session,
+                partner_id=partner.id,
+                campaign_id=campaign.id,
+                terms_lookup=campaign_service.get_terms,
+            )
+            self.partner_ids.append(partner.id)
+            self.codes.append(issued.referral_code.code)
+            plan = await commission_service.create_plan(
+                session,
+                name=f"Plan {n}",
+                spec=PlanSpec(PlanKind.percent, "CNY", rate_bps=model.rate, hold_days=HOLD_DAYS),
+            )
+            await commission_service.assign_plan(
+                session, partner_id=partner.id, plan_id=plan.id, now=self.clock - timedelta(days=1)
+            )
+            await self._set_account(session, n, model.account_changed_at, number=f"62220212{n:08d}")
+        friends = await campaign_service.create_campaign(
+            session,
+            default_currency="CNY",
+            name="Friends",
+            kind=CampaignKind.referral,
+            status=CampaignStatus.active,
+            landing_url="https://shop.example/friends",
+            currency="CNY",
+            new_customers_only=False,
+            hold_days=REWARD_HOLD_DAYS,
+            budget_amount=REWARD_BUDGET,
+            risk={rule.value: "off" for rule in Rule},
+        )
+        await reward_service.add_rule(
+            session, friends.id, RuleSpec(Side.referrer, RewardType.store_credit, amount=REWARD)
+        )
+        referrer = await customer_service.upsert_customer(session, external_id="mei", name="Mei Wang")
+        issued = await referral_code_service.issue_customer_code(
+            session,
+            customer_external_id="mei",
+            campaign_id=friends.id,
+            terms_lookup=campaign_service.get_terms,
+        )
+        self.referrer_id = referrer.customer.id
+        self.codes.append(issued.referral_code.code)
 
     async def _set_account(self, session: Any, n: int, at: datetime, *, number: str | None = None) -> None:
         model = self.model.partners[n]
@@ -409,21 +608,23 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         await verify_for_payouts(session, self.partner_ids[n], now=at)
 
-    def _drain(self) -> None:
-        """The outbox worker handles what the step published (handlers publish nothing: one pass)."""
-        self.run(
-            lambda: dispatch_pending(
-                self.session_maker, self.subscriptions, now=self.clock + timedelta(days=3650)
-            )
-        )
+    def _step(self, work: Callable[[Any], Awaitable[Any]]) -> None:
+        """One write and the handling of the events it published (by the commission and reward
+        subscribers), in one transaction."""
+
+        async def go(session: Any) -> None:
+            await work(session)
+            await dispatch_in_transaction(session, self.subscriptions)
+
+        self.tx(go)
 
     def _event(self, order: ModelOrder, kind: OrderEventType, amount: int | None = None) -> None:
+        self.tally[f"order events {kind.value}"] += 1
         self.seq += 1
         event = order_service.OrderEventIn(kind, self.clock, "api", amount, f"e-{self.seq}")
-        self.tx(
+        self._step(
             lambda s: order_service.apply_event_by_external_id(s, order.external_id, event, now=self.clock)
         )
-        self._drain()
 
     def _pay(self, order: ModelOrder) -> None:
         self._event(order, OrderEventType.paid)
@@ -432,28 +633,68 @@ class MoneyMachine(RuleBasedStateMachine):
     def _close(self, order: ModelOrder) -> None:
         self._event(order, OrderEventType.closed)
         order.status, order.closed_at = "closed", self.clock
+        reward = order.reward
+        if reward is not None and reward.status == "pending":  # closing grants, if the budget allows
+            reward.approve_at = self.clock + timedelta(days=REWARD_HOLD_DAYS)
+            if self.model.reward_spent() + REWARD <= REWARD_BUDGET:
+                reward.is_granted = True
+            else:
+                reward.status = "not_granted"
+
+    def _refunded(self, order: ModelOrder, amount: int) -> None:
+        """The model after ``amount`` went back to the buyer (a refund or a lost dispute)."""
+        order.refunded += amount
+        left = _round(Fraction(order.commission * (order.paid - order.refunded), order.paid))
+        if order.approved:
+            self.model.partners[order.partner].clawed_back += order.left - left
+        order.left = left
+        if order.refunded == order.paid:
+            order.status = "refunded"
+            self._void(order)
+
+    def _void(self, order: ModelOrder) -> None:
+        """A cancelled or fully refunded order voids its reward (budget back; credit taken back)."""
+        if order.reward is not None and order.reward.status in ("pending", "issued"):
+            order.reward.status = "voided"
 
     def _pass_time(self, to: datetime) -> None:
-        """Move the clock forward to ``to``; the approval job runs."""
+        """Move the clock forward to ``to``; the approval jobs run."""
         self.clock = max(self.clock, to)
-        self.tx(lambda s: commission_service.approve_due(s, now=self.clock))
+
+        async def approve(session: Any) -> None:
+            await commission_service.approve_due(session, now=self.clock)
+            await reward_service.approve_due(session, now=self.clock)
+
+        self.tx(approve)
         for order in self.model.orders:
             if (
-                order.closed_at is not None
+                order.is_partners
+                and order.closed_at is not None
                 and not order.approved
+                and order.status != "disputed"
                 and order.paid == order.amount
                 and order.refunded < order.paid
                 and order.closed_at + timedelta(days=HOLD_DAYS) <= self.clock
             ):
                 order.approved = True
                 self.model.partners[order.partner].approved += order.left
+            reward = order.reward
+            if (
+                reward is not None
+                and reward.status == "pending"
+                and reward.is_granted
+                and order.status != "disputed"
+                and reward.approve_at is not None
+                and reward.approve_at <= self.clock
+            ):
+                reward.status = "issued"
 
     # ----------------------------------------------------------------------------- order rules
 
     @rule(
         orders=st.lists(
             st.tuples(
-                st.integers(0, PARTNERS - 1),
+                st.integers(0, CUSTOMER),
                 st.integers(1, 5_000_000),
                 st.sampled_from(["placed", "paid", "closed", "closed"]),
             ),
@@ -462,11 +703,13 @@ class MoneyMachine(RuleBasedStateMachine):
         )
     )
     def place_orders(self, orders: list[tuple[int, int, str]]) -> None:
-        """Orders arrive; some are paid, or paid and closed, right away."""
+        """Orders arrive with a partner's code or the customer's; some are paid, or paid and closed,
+        right away."""
         for partner, amount, progress in orders:
             self._place(partner, amount, progress)
 
     def _place(self, partner: int, amount: int, progress: str) -> None:
+        self.tally["orders placed"] += 1
         self.seq += 1
         intake = order_service.OrderIntake(
             external_id=f"o-{self.seq}",
@@ -477,13 +720,13 @@ class MoneyMachine(RuleBasedStateMachine):
             source="api",
             hints=Hints(referral_code=self.codes[partner]),
         )
-        self.tx(
+        self._step(
             lambda s: order_service.ingest_order(
                 s, intake, terms_lookup=campaign_service.get_terms, lead_lookup=no_leads, now=self.clock
             )
         )
-        self._drain()
-        commission = _round(Fraction(amount * self.model.partners[partner].rate, 10_000))
+        rate = self.model.partners[partner].rate if partner != CUSTOMER else 0
+        commission = _round(Fraction(amount * rate, 10_000))
         order = ModelOrder(intake.external_id, partner, amount, commission)
         self.model.orders.append(order)
         if progress in ("paid", "closed"):
@@ -505,6 +748,7 @@ class MoneyMachine(RuleBasedStateMachine):
         order = self._pick(data, "placed")
         self._event(order, OrderEventType.cancelled)
         order.status, order.left = "cancelled", 0
+        self._void(order)
 
     @precondition(lambda self: any(o.status == "paid" for o in self.model.orders))
     @rule(data=st.data())
@@ -518,13 +762,30 @@ class MoneyMachine(RuleBasedStateMachine):
         refundable = order.paid - order.refunded
         amount = max(1, min(refundable, _round(share * refundable)))
         self._event(order, OrderEventType.refunded, amount)
-        order.refunded += amount
-        left = _round(Fraction(order.commission * (order.paid - order.refunded), order.paid))
-        if order.approved:
-            self.model.partners[order.partner].clawed_back += order.left - left
-        order.left = left
-        if order.refunded == order.paid:
-            order.status = "refunded"
+        self._refunded(order, amount)
+
+    @precondition(lambda self: any(o.status in ("paid", "closed") for o in self.model.orders))
+    @rule(data=st.data())
+    def dispute(self, data: st.DataObject) -> None:
+        """The buyer disputes the payment: approvals wait for the outcome."""
+        order = self._pick(data, "paid", "closed")
+        self._event(order, OrderEventType.disputed)
+        order.status, order.status_before_dispute = "disputed", order.status
+
+    @precondition(lambda self: any(o.status == "disputed" for o in self.model.orders))
+    @rule(data=st.data(), share=st.one_of(st.none(), st.fractions(min_value=Fraction(1, 100), max_value=1)))
+    def settle_dispute(self, data: st.DataObject, share: Fraction | None) -> None:
+        """Won (``share`` None): the order is as before. Lost: ``share`` of what is left goes back."""
+        order = self._pick(data, "disputed")
+        assert order.status_before_dispute is not None
+        order.status, order.status_before_dispute = order.status_before_dispute, None
+        if share is None:
+            self._event(order, OrderEventType.dispute_won)
+            return
+        refundable = order.paid - order.refunded
+        amount = max(1, min(refundable, _round(share * refundable)))
+        self._event(order, OrderEventType.dispute_lost, amount)
+        self._refunded(order, amount)
 
     @rule(partner=st.integers(0, PARTNERS - 1), rate=st.integers(0, 10_000))
     def change_plan(self, partner: int, rate: int) -> None:
@@ -602,7 +863,8 @@ class MoneyMachine(RuleBasedStateMachine):
     def create_payout_run(self, data: st.DataObject, currency: str, minimum: int, is_executed: bool) -> None:
         """Finance runs the payouts of a month that is over (or tries the current one: refused)."""
         current = f"{self.clock.year:04d}-{self.clock.month:02d}"
-        period = data.draw(st.sampled_from([*_over_months(self.clock), current]))
+        # Mostly a month that is over; sometimes the current one, which is refused.
+        period = data.draw(st.sampled_from([*_over_months(self.clock) * 3, current]))
         minimums = {currency: minimum} if minimum else {}
 
         async def create(session: Any) -> tuple[payout_run_service.RunDetail, dict[UUID, Any]]:
@@ -623,8 +885,10 @@ class MoneyMachine(RuleBasedStateMachine):
             with pytest.raises(PeriodNotOver if period == current else PayoutRunExists):
                 self.tx(create)
             assert self.tx(_counts) == before, "a refused run wrote something"
+            self.tally["payout runs refused"] += 1
             return
         detail, stated = self.tx(create)
+        self.tally["payout runs"] += 1
         self.model.runs[(period, currency)] = detail.run.id
         expected_payouts, expected_skips = set(), set()
         for n, partner in enumerate(self.model.partners):
@@ -687,6 +951,7 @@ class MoneyMachine(RuleBasedStateMachine):
                     assert body["destination"] == self.stripe_destination()
             else:
                 is_declined = False
+            self.tally[f"payouts {'failed' if is_declined else 'sent'}"] += 1
             if is_declined:
                 p.status = "failed"  # the money is back on payable
             else:
@@ -731,12 +996,15 @@ class MoneyMachine(RuleBasedStateMachine):
             self.model.partners[1].has_tax_form = True
             self.tx(lambda s: self._set_account(s, 1, self.clock))
         else:
-            destination = self.stripe_destination()
-            self.model.is_stripe_declining = change == "stripe_closes"
-            if self.model.is_stripe_declining:
-                self.stand_in.declined[destination] = f"No such destination: '{destination}'"
-            else:
-                self.stand_in.declined.pop(destination, None)
+            self._stripe_account(change)
+
+    def _stripe_account(self, change: str) -> None:
+        destination = self.stripe_destination()
+        self.model.is_stripe_declining = change == "stripe_closes"
+        if self.model.is_stripe_declining:
+            self.stand_in.declined[destination] = f"No such destination: '{destination}'"
+        else:
+            self.stand_in.declined.pop(destination, None)
 
     # ------------------------------------------------------------------------------ invariants
 
@@ -759,6 +1027,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def books_balance_and_match_the_model(self) -> None:
         if not self.partner_ids:
             return
+        self.tally["invariant checks"] += 1
         snap = self.tx(_snapshot)
         lines = self._partner_lines(snap)
         # 1. Every entry balances per currency.
@@ -768,12 +1037,28 @@ class MoneyMachine(RuleBasedStateMachine):
         assert [key for key, total in entries.items() if total] == [], "an entry does not balance"
         # 5. At most one commission per order, payout per partner, run and currency, run per period.
         orders = [order for (order,) in snap.commissions]
-        assert len(orders) == len(set(orders)) == len(self.model.orders)
+        assert len(orders) == len(set(orders)) == sum(o.is_partners for o in self.model.orders)
         assert len(snap.payouts) == len({(p.run_id, p.partner_id, p.currency) for p in snap.payouts})
         assert {(r.period, r.currency): r.id for r in snap.runs} == self.model.runs
         self._check_payouts(snap)
         self._check_money(snap, lines)
         self._check_statements(snap, lines)
+        self._check_rewards(snap)
+
+    def _check_rewards(self, snap: Snapshot) -> None:
+        """5 and 6 for the customer campaign."""
+        rewarded = [r.order_id for r in snap.rewards]
+        assert len(rewarded) == len(set(rewarded)), "an order earned two rewards"
+        assert all((r.side, r.amount) == (Side.referrer.value, REWARD) for r in snap.rewards)
+        assert {r.order_external_id: (r.status, r.is_granted) for r in snap.rewards} == {
+            external_id: (r.status, r.is_granted) for external_id, r in self.model.rewards().items()
+        }
+        assert snap.reward_spent == self.model.reward_spent() <= REWARD_BUDGET
+        self.tally["checks with the budget spent"] += snap.reward_spent + REWARD > REWARD_BUDGET
+        assert self.referrer_id is not None
+        account = ledger_service.customer_account(self.referrer_id, "store_credit")
+        credit = -sum(line.amount for line in snap.lines if line.account == account)
+        assert (credit, snap.reward_spent) == (self.model.store_credit(), self.model.reward_spent())
 
     def _check_payouts(self, snap: Snapshot) -> None:
         """Payouts are what the model says; the provider made one transfer per sent Stripe payout."""
@@ -879,6 +1164,19 @@ class MoneyMachine(RuleBasedStateMachine):
                     assert _sum(mine, bucket) == latest[i] + _sum(unstated, bucket), (n, currency, bucket)
 
 
+SUMMARY = Path(__file__).resolve().parents[2] / "test-artifacts" / "state-machine-summary.txt"
+
+
+def _summary(tally: Counter[str], engine: str, chunk: int, steps: int, seconds: float) -> str:
+    """One line per chunk; CI's summary file gathers the chunks of both databases."""
+    sequences, checks = tally.pop("sequences"), tally.pop("invariant checks")
+    return (
+        f"{engine} chunk {chunk}: {sequences} sequences (at most {steps} steps), {checks - sequences} steps,"
+        f" {checks} invariant checks, {seconds:.0f} s; "
+        + ", ".join(f"{name} {n}" for name, n in sorted(tally.items()))
+    )
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StripeStandIn]:
     stand_in = StripeStandIn()
@@ -890,20 +1188,30 @@ def stand_in() -> Iterator[StripeStandIn]:
         server.server_close()
 
 
-def test_money_state_machine(database_url: str, stand_in: StripeStandIn) -> None:
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_money_state_machine(database_url: str, stand_in: StripeStandIn, chunk: int) -> None:
+    sequences, steps = SEQUENCES.get(settings.get_current_profile_name(), SEQUENCES["default"])
     loop = asyncio.new_event_loop()
     engine = make_engine(database_url)
     MoneyMachine.loop, MoneyMachine.engine, MoneyMachine.stand_in = loop, engine, stand_in
     MoneyMachine.session_maker = make_db_config(engine).create_session_maker()
+    MoneyMachine.template, MoneyMachine.tally = None, Counter()
     machine = MoneyMachine.TestCase
     machine.settings = settings(
-        max_examples=12,
-        stateful_step_count=50,
+        max_examples=sequences // CHUNKS,
+        stateful_step_count=steps,
         deadline=None,
+        derandomize=False,  # the "ci" profile derandomizes: the chunks would run the same sequences
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+    started = time.perf_counter()
     try:
         machine().runTest()
+        line = _summary(MoneyMachine.tally, engine.dialect.name, chunk, steps, time.perf_counter() - started)
+        print(line)
+        SUMMARY.parent.mkdir(exist_ok=True)
+        with SUMMARY.open("a") as summary:
+            summary.write(line + "\n")
     finally:
         loop.run_until_complete(_empty_all_tables(engine))
         loop.run_until_complete(engine.dispose())
