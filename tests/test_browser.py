@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +50,16 @@ def _require_browser() -> None:
 @pytest.fixture(autouse=True)
 def _browser_available() -> None:
     _require_browser()
+
+
+def wait_for_js(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Wait until ``expression`` is true in the page. Playwright's ``wait_for_function`` polls through
+    an ``eval`` in the page, which our Content-Security-Policy refuses (no 'unsafe-eval') whenever the
+    condition is not already true at once; ``evaluate`` goes through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
 
 
 def _seed(base: str, key: str) -> dict[str, str]:
@@ -93,7 +105,7 @@ def test_share_page_copy_qr_and_link_in_chromium(
             qr_width = page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth")
             assert qr_width and qr_width > 0
             page.click("#copy-link")
-            page.wait_for_function("document.getElementById('copy-link-status').textContent.length > 0")
+            wait_for_js(page, "document.getElementById('copy-link-status').textContent.length > 0")
             assert page.locator("#copy-link-status").inner_text() == "已复制！"
             assert page.evaluate("navigator.clipboard.readText()") == code["link"]
             assert page.locator("#hashtag").input_value() == "#秋日好物"

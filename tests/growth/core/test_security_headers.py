@@ -16,7 +16,7 @@ from growth.core.security import content_security_policy
 from growth.settings import Settings
 from tests.conftest import create_admin_key
 from tests.growth.risk.test_queue_browser import _create_key
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser, _seed
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser, _seed, wait_for_js
 
 FIXED = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
 NONCE = re.compile(r"'nonce-([A-Za-z0-9_-]+)'")
@@ -123,21 +123,21 @@ def test_pages_run_their_own_code_and_nothing_injected_in_chromium(
 
             page.goto(code["share_url"])
             page.click("#copy-link")  # an inline script with the nonce handles the click
-            page.wait_for_function("document.getElementById('copy-link-status').textContent.length > 0")
+            wait_for_js(page, "document.getElementById('copy-link-status').textContent.length > 0")
             assert page.evaluate("window.__violations") == []
 
             page.goto(f"{live_server}/marketing/reviews")
             page.fill("#key", key)
             page.click("button[type=submit]")
             page.goto(f"{live_server}/marketing/analytics")
-            page.wait_for_function("document.querySelectorAll('canvas').length > 0")
+            wait_for_js(page, "document.querySelectorAll('canvas').length > 0")
             assert page.evaluate("window.__violations") == []
 
             page.evaluate(
                 "() => { const s = document.createElement('script');"
                 " s.textContent = 'window.__injected = true'; document.body.appendChild(s); }"
             )
-            page.wait_for_function("window.__violations.length > 0")
+            wait_for_js(page, "window.__violations.length > 0")
             assert page.evaluate("window.__injected === undefined")
             assert page.evaluate("window.__violations")[0].startswith("script-src")
         finally:

@@ -15,7 +15,7 @@ from tests.conftest import SECRET, serve
 from tests.payouts.portal.conftest import Inbox, link_in
 from tests.payouts.portal.test_pages import email_of, paid_october
 from tests.payouts.statement.conftest import Program
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser, wait_for_js
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +90,7 @@ def test_a_partner_signs_in_by_email_and_reads_its_money_in_chromium(
             assert earnings.locator("tr[data-state=pending] td.num").inner_text() == "CN¥30.00"
             qr = page.locator(".code img")
             qr.scroll_into_view_if_needed()
-            page.wait_for_function("() => document.querySelector('.code img').naturalWidth > 0")
+            wait_for_js(page, "document.querySelector('.code img').naturalWidth > 0")
             page.screenshot(path=screenshot("portal-overview.png"), full_page=True)
 
             page.click("header.top >> text=Statements")
