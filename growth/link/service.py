@@ -169,6 +169,7 @@ class LinkCache:
         self._generation = 0
         """Moves on every invalidation: a load that started before one does not store its result."""
         self._sweeper: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -347,26 +348,32 @@ class LinkCache:
             self._generation += 1  # a load that read the code before it stopped must not store it
         return len(stale)
 
-    async def _sweep_forever(self) -> None:
+    async def _sweep_forever(self, stop: asyncio.Event) -> None:
         try:
             await self.preload()
         except Exception:  # codes load on demand instead
             log.exception("growth.link.cache_preload_failed")
-        while True:
-            await asyncio.sleep(self._ttl / 2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._ttl / 2)
+            if stop.is_set():
+                return
             try:
                 await self.sweep()
             except Exception:  # the database may be away for a moment: try again next time
                 log.exception("growth.link.cache_sweep_failed")
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="link-cache-sweep")
+        self._stop = asyncio.Event()
+        self._sweeper = asyncio.create_task(self._sweep_forever(self._stop), name="link-cache-sweep")
 
     async def stop(self) -> None:
+        """Let a preload or sweep in hand finish, then stop. Not a cancellation: cancelled in the middle
+        of its query (an app stopped right after it started), the sweeper held the app's shutdown up
+        for about 60 s, and in one CI run for ever."""
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            self._stop.set()
+            await self._sweeper
             self._sweeper = None
 
 

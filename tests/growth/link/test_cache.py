@@ -245,6 +245,17 @@ class TestInvalidation:
         assert await links.target(code)  # the remembered "no such code" went with the change
 
 
+class TestStopping:
+    async def test_an_app_stopped_right_after_it_started_stops_at_once(self, app: Litestar) -> None:
+        """The sweeper's first preload is still running when a test (or a deploy) stops the app: it is
+        let finish, not cancelled mid-query. Cancelled, it held every shutdown up for about 60 s, and
+        in one CI run for ever."""
+        started = asyncio.get_running_loop().time()
+        async with AsyncTestClient(app) as client:
+            assert (await client.get("/schema/openapi.json")).status_code == 200
+        assert asyncio.get_running_loop().time() - started < 20
+
+
 class TestSafetyNet:
     """An invalidation lost (another process, no Redis): the change shows within the TTL."""
 
