@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +24,27 @@ class PayoutStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     paid = "paid"
+
+
+LEFT = frozenset({PayoutStatus.sent, PayoutStatus.paid})
+"""The payouts whose money has left: sent, or sent and confirmed paid by finance."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTotal:
+    count: int = 0
+    amount: int = 0
+    """Minor units of the run's currency."""
+
+
+def run_totals(totals: Mapping[str, tuple[int, int]]) -> tuple[StatusTotal, StatusTotal, StatusTotal]:
+    """A run's (count, amount) by payout status, grouped as finance reads them: left, waiting, failed."""
+
+    def total(statuses: Collection[PayoutStatus]) -> StatusTotal:
+        found = [totals.get(s, (0, 0)) for s in statuses]
+        return StatusTotal(sum(c for c, _ in found), sum(a for _, a in found))
+
+    return total(LEFT), total({PayoutStatus.pending}), total({PayoutStatus.failed})
 
 
 class SkipReason(StrEnum):

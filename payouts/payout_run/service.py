@@ -37,11 +37,13 @@ from payouts.payout_run.errors import (
 )
 from payouts.payout_run.models import Payout, PayoutHoldRelease, PayoutRun, PayoutSkip
 from payouts.payout_run.rules import (
+    LEFT,
     Candidate,
     PayoutStatus,
     RunStatus,
     Selection,
     SkipReason,
+    StatusTotal,
     TrailingAverage,
     clearing_account,
     confirm_problem,
@@ -51,6 +53,7 @@ from payouts.payout_run.rules import (
     period_problem,
     reserved_ref,
     returned_ref,
+    run_totals,
     select,
     sent_ref,
     trailing_problem,
@@ -793,13 +796,6 @@ async def confirm_payout(
 
 
 @dataclass(frozen=True, slots=True)
-class StatusTotal:
-    count: int = 0
-    amount: int = 0
-    """Minor units of the run's currency."""
-
-
-@dataclass(frozen=True, slots=True)
 class RunRow:
     """A run with how many payouts, and how much, left (sent or confirmed paid), wait and failed."""
 
@@ -810,16 +806,7 @@ class RunRow:
 
 
 def _row(run: PayoutRun, totals: Mapping[str, tuple[int, int]]) -> RunRow:
-    def total(*statuses: PayoutStatus) -> StatusTotal:
-        found = [totals.get(s.value, (0, 0)) for s in statuses]
-        return StatusTotal(sum(c for c, _ in found), sum(a for _, a in found))
-
-    return RunRow(
-        run,
-        total(PayoutStatus.sent, PayoutStatus.paid),
-        total(PayoutStatus.pending),
-        total(PayoutStatus.failed),
-    )
+    return RunRow(run, *run_totals(totals))
 
 
 async def run_rows(session: AsyncSession, *, limit: int = 50) -> list[RunRow]:
@@ -861,11 +848,10 @@ async def run_page(session: AsyncSession, run_id: UUID) -> RunPage:
     names = await partner_service.partner_names(
         session, sorted({p.partner_id for p in detail.payouts} | {s.partner_id for s in detail.skips})
     )
-    sent = (PayoutStatus.sent.value, PayoutStatus.paid.value)
     return RunPage(
         _row(detail.run, totals.get(run_id, {})),
         [PayoutLine(p, names.get(p.partner_id, str(p.partner_id))) for p in detail.payouts],
         [SkipLine(s, names.get(s.partner_id, str(s.partner_id))) for s in detail.skips],
         has_pending=any(p.status == PayoutStatus.pending.value for p in detail.payouts),
-        has_bank_file=any(p.provider == "bank" and p.status in sent for p in detail.payouts),
+        has_bank_file=any(p.provider == "bank" and p.status in LEFT for p in detail.payouts),
     )

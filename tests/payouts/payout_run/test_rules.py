@@ -8,10 +8,12 @@ import pytest
 from payouts.payout_run.rules import (
     Candidate,
     SkipReason,
+    StatusTotal,
     hold_reason,
     minimum_for,
     parse_minimums,
     period_problem,
+    run_totals,
     select,
 )
 
@@ -86,3 +88,12 @@ def test_minimum_for_an_unnamed_currency_is_any_positive_amount() -> None:
 )
 def test_period(period: str, ok: bool) -> None:
     assert (period_problem(period) is None) is ok
+
+
+def test_run_totals_count_paid_with_sent_as_money_that_has_left() -> None:
+    totals = {"sent": (2, 30_000), "paid": (1, 5_000), "pending": (4, 1_000), "failed": (1, 700)}
+    assert run_totals(totals) == (StatusTotal(3, 35_000), StatusTotal(4, 1_000), StatusTotal(1, 700))
+
+
+def test_run_totals_of_a_run_without_payouts_are_zero() -> None:
+    assert run_totals({}) == (StatusTotal(), StatusTotal(), StatusTotal())
