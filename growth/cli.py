@@ -199,7 +199,14 @@ def orders() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--events", is_flag=True, help="FILE holds order events (paid, refunded, ...), not orders.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
-def orders_import(file: Path, events: bool, batch_size: int) -> None:
+@click.option(
+    "--max-transaction-seconds",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="End a batch sooner when its transaction has run this long (SQLite: others wait for its lock).",
+)
+def orders_import(file: Path, events: bool, batch_size: int, max_transaction_seconds: float) -> None:
     """Import orders (or order events) from a CSV file, one transaction per batch of rows.
 
     Exits 1 when a row was refused or the file could not be read to its end.
@@ -225,6 +232,7 @@ def orders_import(file: Path, events: bool, batch_size: int) -> None:
                 file,
                 events=events,
                 batch_size=batch_size,
+                max_transaction_seconds=max_transaction_seconds,
                 terms_lookup=campaign_service.get_terms,
                 lead_lookup=lead_service.find_lead,
                 intake=intake,

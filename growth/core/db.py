@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import Callable
@@ -63,6 +64,22 @@ def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     # writes can fail at once with SQLITE_BUSY when another writer got in between.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+SQLITE_HANDOFF_SECONDS = 0.15
+"""Longer than the longest sleep of SQLite's busy handler (100 ms): a writer waiting for the lock
+wakes up, finds it free and takes it."""
+
+
+async def hand_over_write_lock(session: AsyncSession) -> None:
+    """After a commit in a long job, give SQLite's write lock to whoever waits for it.
+
+    A job that begins its next transaction at once takes the lock back before a waiting writer
+    (the web app, another job) wakes up; those wait past their busy timeout ("database is locked").
+    PostgreSQL locks rows, not the database: nothing to do.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        await asyncio.sleep(SQLITE_HANDOFF_SECONDS)
 
 
 def engine_options(url: str) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""CSV import outside a request (``growth orders import``): one transaction per batch of rows."""
+"""CSV import outside a request (``growth orders import``): one transaction per batch of rows.
+
+A batch also ends when its transaction has run ``max_transaction_seconds``: on SQLite it holds the
+database's only write lock, which the web app and the jobs wait for at most their busy timeout.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from growth.core.db import SessionMaker
+from growth.core.db import SessionMaker, hand_over_write_lock
 from growth.core.errors import DomainError
 from growth.core.ports import CampaignTermsLookup, LeadLookup
 from growth.order_import import service
@@ -39,14 +44,17 @@ async def import_file(
     *,
     events: bool,
     batch_size: int,
+    max_transaction_seconds: float = 1.0,
     terms_lookup: CampaignTermsLookup,
     lead_lookup: LeadLookup,
     intake: service.IntakeSettings | None = None,
     now: datetime,
 ) -> FileImport:
-    """Import a CSV file of orders (or of order events), committing every ``batch_size`` rows."""
+    """Import a CSV file of orders (or of order events), committing every ``batch_size`` rows, or sooner
+    when the transaction has run ``max_transaction_seconds``."""
     done = FileImport()
     batch: list[RowResult] = []
+    began = time.monotonic()
     async with session_maker() as session:
         if events:
             rows = service.apply_event_rows(session, file_chunks(path), now=now, max_rows=None)
@@ -63,10 +71,12 @@ async def import_file(
         try:
             async for result in rows:
                 batch.append(result)
-                if len(batch) >= batch_size:
+                if len(batch) >= batch_size or time.monotonic() - began >= max_transaction_seconds:
                     await session.commit()
                     done.results += batch
                     batch = []
+                    await hand_over_write_lock(session)
+                    began = time.monotonic()
             await session.commit()
             done.results += batch
         except DomainError as exc:

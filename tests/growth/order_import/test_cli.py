@@ -95,7 +95,9 @@ class TestOrdersImport:
         rows = [order_row(f"o-{i}") for i in range(1, 6)]
         path = write(tmp_path, "orders.csv", ORDERS, *rows, 'o-6,"mei,1.00,CNY,2026-11-20T10:00:00Z')
 
-        result = cli.invoke(main, ["orders", "import", "--batch-size", "2", str(path)])
+        # A generous time limit, so only the batch size ends a transaction.
+        args = ["--batch-size", "2", "--max-transaction-seconds", "600", str(path)]
+        result = cli.invoke(main, ["orders", "import", *args])
 
         assert result.exit_code == 1
         assert "stopped: the quote opened on line 7 is never closed" in result.stderr
